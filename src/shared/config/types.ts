@@ -1,0 +1,224 @@
+/**
+ * The compiled cluster configuration (STYLE.md 15): what `compileConfig()` returns after the raw YAML
+ * (`ClusterConfig`, see `schema.ts`) has been validated. Every default is filled in, every duration is a
+ * plain number of milliseconds, every per-server override ("Set Up Individually" in the seed's dialogs)
+ * is already resolved into `perServer`, and every cross-reference has been checked. Everything after the
+ * config layer (core, daemon, API, CLI) reads only this shape.
+ *
+ * This file is a contract: the core, the daemon and the tests are written against it. Add fields freely;
+ * do not rename or remove them.
+ */
+
+/** What an isolated server does once its groups are stopped (seed 2.4, NP resolution). */
+export const IsolationAction = {
+  none: 'none',
+  stopClusterService: 'stop-cluster-service',
+  shutdown: 'shutdown',
+  reboot: 'reboot',
+} as const;
+export type IsolationAction = (typeof IsolationAction)[keyof typeof IsolationAction];
+
+/** Final action at the end of a recovery ladder (seed: Recovery Action page, "Final Action"). */
+export const FinalAction = {
+  none: 'none',
+  stopGroup: 'stop-group',
+  stopClusterService: 'stop-cluster-service',
+  shutdown: 'shutdown',
+  reboot: 'reboot',
+} as const;
+export type FinalAction = (typeof FinalAction)[keyof typeof FinalAction];
+
+/** Failover target rule: "Stable server" or "Maximum priority server" in the seed's dialogs. */
+export type FailoverTargetRule = 'stable' | 'max-priority';
+
+/** One heartbeat path of a server: UDP on `address:port`. */
+export interface CompiledInterconnect {
+  /** `lan1`, `lan2`, ... in list order (index + 1), as clpstat names heartbeat resources. */
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface CompiledServer {
+  name: string;
+  /** 0 = master server (highest priority); list order in the YAML. */
+  priority: number;
+  /** Same length and order on every server (interconnect i of node-1 talks to interconnect i of node-2). */
+  interconnects: CompiledInterconnect[];
+  api: { address: string; port: number };
+}
+
+/** HTTP method NP resolution target (seed 2.4): HEAD `http(s)://target:port/path`, 200 = reachable. */
+export interface CompiledHttpNp {
+  name: string;
+  target: string;
+  port: number;
+  ssl: boolean;
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+/** Witness heartbeat service (`tandem witness`), see docs/architecture.md. */
+export interface CompiledWitness {
+  target: string;
+  port: number;
+  ssl: boolean;
+  intervalMs: number;
+  /** A peer the witness heard from less than this long ago is alive. */
+  timeoutMs: number;
+}
+
+/** Timing derived from the heartbeat settings; see docs/architecture.md "Leases". */
+export interface CompiledLease {
+  /** True when NP targets or a witness are configured: only then can a server tell it is isolated. */
+  enforced: boolean;
+  /** A server that has had no contact (peer echo, witness answer, NP 200) for this long is isolated. */
+  leaseMs: number;
+  /** An isolated server stops its groups within this bound; what still runs then is killed. */
+  isolationStopTimeoutMs: number;
+  /** Extra wait for clock-rate differences and scheduling delays. */
+  marginMs: number;
+}
+
+export interface CompiledCluster {
+  name: string;
+  /** Absolute path of the shared secret file. The secret itself is never part of the config object. */
+  secretFile: string;
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  syncWaitMs: number;
+  networkPartition: {
+    actionOnIsolation: IsolationAction;
+    http: CompiledHttpNp[];
+  };
+  witness: CompiledWitness | null;
+  osActions: { shutdown: string; reboot: string };
+  lease: CompiledLease;
+  /** Bounded alert log ring size (entries). */
+  alertLogSize: number;
+}
+
+export interface ActivationPolicy {
+  /** Retries of a failed activation on the same server before failing over. */
+  retries: number;
+  /** How many failovers this resource's activation failures may cause before the final action. */
+  failoverThreshold: number;
+  finalAction: FinalAction;
+}
+export interface DeactivationPolicy {
+  retries: number;
+  finalAction: FinalAction;
+}
+
+/**
+ * A group resource. `params` holds the type-specific keys with per-server overrides resolved:
+ * `paramsFor(resource, server)` is `{ ...params, ...perServer[server] }`.
+ */
+export interface CompiledResource {
+  name: string;
+  type: string;
+  group: string;
+  /** Names of resources in the same group that must be online before this one starts. */
+  dependsOn: string[];
+  timeoutMs: number;
+  activation: ActivationPolicy;
+  deactivation: DeactivationPolicy;
+  /** Type-specific settings, common values ("Common" tab). For `exec`: see ExecParams. */
+  params: Record<string, unknown>;
+  /** Per-server overrides ("Set Up Individually"), already validated against the type's schema. */
+  perServer: Record<string, Record<string, unknown>>;
+}
+
+/** Parameters of an `exec` resource after compilation. */
+export interface ExecParams {
+  start: string;
+  stop: string | null;
+  /** Keep the started process as the resource (monitored by a `pid` monitor). */
+  async: boolean;
+  /** Working directory for the commands: the config file's directory. */
+  cwd: string;
+  /** Extra environment variables. */
+  env: Record<string, string>;
+}
+
+export interface CompiledGroup {
+  name: string;
+  /** Servers that may run the group, in failover priority order. */
+  startupServers: string[];
+  autoStart: boolean;
+  failover: { auto: boolean; target: FailoverTargetRule };
+  failback: 'manual' | 'auto';
+  /** Resource names in a valid start order (dependencies first). */
+  resources: string[];
+}
+
+export type RecoveryAction = 'restart' | 'failover' | 'final-only' | 'script' | 'custom';
+
+export interface CompiledRecovery {
+  /** Kind of the recovery target. */
+  targetKind: 'group' | 'resource' | 'local-server';
+  /** Group or resource name; `LocalServer` for the local server. */
+  target: string;
+  action: RecoveryAction;
+  maxReactivations: number;
+  maxFailovers: number;
+  failoverTarget: FailoverTargetRule;
+  finalAction: FinalAction;
+  scripts: {
+    beforeReactivation: string | null;
+    beforeFailover: string | null;
+    beforeFinalAction: string | null;
+    timeoutMs: number;
+    cwd: string;
+  };
+  /** AWS monitors: what to do when the AWS call gets no answer. */
+  noResponse: 'none' | 'warn' | 'recover';
+}
+
+export interface CompiledMonitor {
+  name: string;
+  type: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before the monitor is in error ("Retry Count"). */
+  retries: number;
+  startWaitMs: number;
+  /** `null` = always; otherwise monitor only while this resource is online on this server. */
+  activeResource: string | null;
+  recovery: CompiledRecovery;
+  /** Type-specific settings (`custom`: command, cwd; `pid`: resource). */
+  params: Record<string, unknown>;
+  perServer: Record<string, Record<string, unknown>>;
+  /** True when the monitor was added automatically for a resource. */
+  auto: boolean;
+}
+
+export interface CompiledConfig {
+  /** Absolute path of the YAML file this came from (relative paths in it are resolved against its dir). */
+  sourceFile: string;
+  /** Directory of the config file. */
+  baseDir: string;
+  cluster: CompiledCluster;
+  /** In priority order. */
+  servers: CompiledServer[];
+  groups: CompiledGroup[];
+  resources: CompiledResource[];
+  monitors: CompiledMonitor[];
+  /**
+   * sha256 (hex) of a canonical JSON rendering of everything above except `sourceFile` and `baseDir`.
+   * Servers exchange it in heartbeats and refuse to cluster when it differs.
+   */
+  hash: string;
+}
+
+/** A problem found in a config file, rendered as `FILE:LINE:COL: path.to.key: what is wrong; how to fix it`. */
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  /** Dotted path such as `groups[0].resources[1].dependsOn`. */
+  path: string;
+  /** 1-based; 0 when the position is unknown. */
+  line: number;
+  col: number;
+  message: string;
+  remedy: string;
+}

@@ -1,0 +1,75 @@
+/**
+ * The status document: `GET /api/v1/status`, `tandem status --json`, and the WebUI's data. A stable contract
+ * (issue "Cluster core", section 4): keep every field and value named here, add fields freely.
+ */
+
+export type ServerState = 'online' | 'offline' | 'isolated' | 'unknown';
+export type GroupState = 'online' | 'offline' | 'starting' | 'stopping' | 'error';
+export type ResourceStatusState = 'online' | 'offline' | 'starting' | 'stopping' | 'error';
+export type MonitorState = 'normal' | 'warning' | 'error' | 'suspended' | 'offline';
+export type PathState = 'normal' | 'warning' | 'error' | 'unknown';
+
+export interface HeartbeatStatus {
+  /** `lan1`, `lan2`, ... or `witness`. */
+  name: string;
+  state: PathState;
+  /** Milliseconds since this path last carried a valid heartbeat from that server; null = never. */
+  lastHeardAgoMs?: number | null;
+}
+
+export interface NpStatus {
+  name: string;
+  state: PathState;
+  detail?: string;
+}
+
+export interface ServerStatus {
+  name: string;
+  state: ServerState;
+  /** True for the server that answered this request. */
+  local: boolean;
+  priority?: number;
+  /** Cluster service on that server (joined the cluster or not). */
+  service?: 'running' | 'stopped' | 'starting' | 'stopping' | 'unknown';
+  /** How this server is heard by the answering server: 'interconnect' | 'witness' | 'none' | 'self'. */
+  heardVia?: 'self' | 'interconnect' | 'witness' | 'none';
+  heartbeats: HeartbeatStatus[];
+  np: NpStatus[];
+  /** Present when that server's config hash differs from ours. */
+  configMismatch?: { ours: string; theirs: string } | null;
+}
+
+export interface ResourceStatus {
+  name: string;
+  type: string;
+  state: ResourceStatusState;
+  /** Last error code and message, if the last operation failed. */
+  error?: { code: number; message: string } | null;
+}
+
+export interface GroupStatus {
+  name: string;
+  state: GroupState;
+  server: string | null;
+  resources: ResourceStatus[];
+  /** Servers on which the group failed and may not run until reset (failover marks). */
+  failedOn?: string[];
+}
+
+export interface MonitorStatus {
+  name: string;
+  type: string;
+  state: MonitorState;
+  /** Per-server states, when known. */
+  servers?: Record<string, MonitorState>;
+  lastError?: { code: number; message: string } | null;
+}
+
+export interface StatusDoc {
+  cluster: { name: string; state: 'online' | 'degraded' | 'offline' | 'unknown'; warnings?: string[] };
+  servers: ServerStatus[];
+  groups: GroupStatus[];
+  monitors: MonitorStatus[];
+  /** Server that produced this document and its clock (ms since epoch) when it did. */
+  source?: { server: string; at: number };
+}
