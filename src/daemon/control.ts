@@ -1,7 +1,8 @@
 /**
  * What the control API (src/api) needs from a running daemon. The daemon implements it; API tests use a fake.
- * Operations are carried out where they must run: `operate` on any server routes the request (through the
- * peer's API) to the server that owns the object, so the API layer never has to know the placement rules.
+ * Operations are carried out where they must run: the API asks `routeFor(op)` and forwards the request to
+ * that server's API (with the same credential) when it is not this one, so the API layer never has to know
+ * the placement rules.
  */
 import type { OperatorOp, OperatorReply, Plan } from '../core/types.ts';
 import type { CompiledConfig } from '../shared/config/types.ts';
@@ -18,8 +19,12 @@ export interface DaemonControl {
   /** This server's alert log (newest last). */
   alerts(opts: { afterSeq?: number; limit?: number }): AlertRecord[];
   /**
-   * Carry out an operator request: locally when it concerns this server, else forwarded to the server that
-   * must run it. Resolves when the request has been carried out (or refused) or `timeoutMs` passed.
+   * The server that must carry out `op` (the group's owner, the requested target, or this server). The API
+   * forwards the request there when it is not this server.
+   */
+  routeFor(op: OperatorOp): string;
+  /**
+   * Carry out an operator request on this server. Resolves when the request has been carried out (or refused) or `timeoutMs` passed.
    */
   operate(op: OperatorOp, opts: { timeoutMs: number; forwarded: boolean }): Promise<OperatorReply>;
 }
