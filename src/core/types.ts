@@ -33,8 +33,13 @@ export interface PeerReport {
   isolated: boolean;
   /** Last report heard from each peer: echoing the peer's own `sentAtMs` renews the peer's lease. */
   echo: Record<string, { incarnation: string; sentAtMs: number }>;
-  /** Local state of every group on the sender, and its claim to start one (see docs: claims and grants). */
-  groups: Record<string, { state: GroupLocalState; claim: number | null }>;
+  /**
+   * Local state of every group on the sender, and its claim to start one (see docs: claims and grants).
+   * `release` is present after the sender stopped the group so that another server takes it over (move,
+   * failover, failback, leaving the cluster, isolation); `hold` after an operator stopped it (peers then do
+   * not start it on their own at cluster start).
+   */
+  groups: Record<string, { state: GroupLocalState; claim: number | null; release?: GroupRelease; hold?: boolean }>;
   /** For each group, the claim this server grants: `{ server, claim }`. */
   grants: Record<string, { server: string; claim: number }>;
   /** Groups that failed on the sender and may not be placed there (failover marks). */
@@ -45,6 +50,25 @@ export interface PeerReport {
   resources: Record<string, ResourceLocalState>;
   /** Local monitor states, for status on other servers. */
   monitors: Record<string, 'normal' | 'warning' | 'error' | 'suspended' | 'offline'>;
+  /**
+   * Failover-mark reset generation per group (`tandem group reset`): peers take the maximum, and a server
+   * drops its own mark for a group whenever the generation it knows grows. Absent = all zero.
+   */
+  resetEpochs?: Record<string, number>;
+}
+
+/**
+ * A group handed over by its last owner: whoever is the target (`to`, or the `rule` applied to the
+ * candidates without the sender) claims it. `id` is unique per sender incarnation, so a release is acted on
+ * once.
+ */
+export interface GroupRelease {
+  id: number;
+  kind: 'move' | 'failover' | 'failback' | 'leave' | 'isolation';
+  to: string | null;
+  rule: 'stable' | 'max-priority';
+  /** Short human reason, e.g. `monitor custom1 error`. */
+  reason: string;
 }
 
 /** How a driver call ended (STYLE.md 9): execution status is separate from the result. */
@@ -58,7 +82,11 @@ export type MonitorResult = 'running' | 'stopped' | 'failed' | 'degraded';
 /** Operator requests (API/CLI), already routed to this server. */
 export type OperatorOp =
   | { op: 'cluster-start' }
-  | { op: 'cluster-stop' }
+  /**
+   * Leave the cluster: stop (or fail over) local groups, then the service. `daemonShutdown` (SIGTERM) does
+   * not record the service as wanted stopped, so the next daemon start joins again.
+   */
+  | { op: 'cluster-stop'; daemonShutdown?: boolean }
   | { op: 'group-start'; group: string; server?: string }
   | { op: 'group-stop'; group: string }
   | { op: 'group-move'; group: string; to?: string }
@@ -195,6 +223,8 @@ export interface PersistedState {
   serviceWanted: 'running' | 'stopped';
   /** Group name -> servers on which it failed. */
   failedGroups: Record<string, string[]>;
+  /** Failover-mark reset generation per group (see `PeerReport.resetEpochs`). */
+  resetEpochs?: Record<string, number>;
 }
 
 /** A step of a plan, with its dependencies and reason (Pacemaker transition graph). */
@@ -204,6 +234,13 @@ export interface PlanStep {
   text: string;
   reason: string;
   dependsOn: string[];
+  /**
+   * `ready` = will be carried out now, `running` = its action is in flight, `waiting` = blocked (by
+   * `dependsOn` or by what `waitingFor` says).
+   */
+  status?: 'ready' | 'running' | 'waiting';
+  /** What the step waits for besides `dependsOn`, e.g. `grant from node-1`. */
+  waitingFor?: string;
 }
 
 export interface Plan {

@@ -16,6 +16,12 @@ export interface DaemonControl {
   status(): StatusDoc;
   /** What this server would do now, with reasons. */
   plan(): Plan;
+  /**
+   * `plan()` rendered by the core's plain-text plan renderer (the same text the daemon logs), for
+   * `GET /api/v1/plan` and `tandem plan`. The API may not import the core's renderer (layering), so the
+   * daemon renders it.
+   */
+  planText(): string;
   /** This server's alert log (newest last). */
   alerts(opts: { afterSeq?: number; limit?: number }): AlertRecord[];
   /**

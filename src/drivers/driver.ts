@@ -60,9 +60,17 @@ export interface ResourceDriver {
   describe(): TypeDescription;
   /** Extra checks beyond the schema; returns problems as text (empty = fine). */
   validate(resource: CompiledResource, config: CompiledConfig): string[];
-  start(resource: CompiledResource, env: ResourceCallEnv, ctx: DriverContext): Promise<DriverResult<StartStopResult>>;
+  start(
+    resource: CompiledResource,
+    env: ResourceCallEnv,
+    ctx: DriverContext,
+  ): Promise<DriverResult<StartStopResult>>;
   /** Idempotent: stopping a stopped resource succeeds. */
-  stop(resource: CompiledResource, env: ResourceCallEnv, ctx: DriverContext): Promise<DriverResult<StartStopResult>>;
+  stop(
+    resource: CompiledResource,
+    env: ResourceCallEnv,
+    ctx: DriverContext,
+  ): Promise<DriverResult<StartStopResult>>;
   /** `running`, `stopped`, `failed` or `degraded`; used for the startup probe too. */
   monitor(resource: CompiledResource, ctx: DriverContext): Promise<DriverResult<MonitorResult>>;
 }

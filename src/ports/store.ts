@@ -4,6 +4,9 @@
  */
 import type { PersistedState } from '../core/types.ts';
 
+/** Re-exported so adapters (which may not import core/) can name what they persist. */
+export type { PersistedState };
+
 export interface AlertRecord {
   /** Wall-clock ms. */
   time: number;

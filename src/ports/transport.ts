@@ -5,6 +5,9 @@
  */
 import type { PeerReport } from '../core/types.ts';
 
+/** Re-exported so adapters (which may not import core/) can name the report they carry. */
+export type { PeerReport };
+
 export interface TransportStats {
   sent: number;
   received: number;

@@ -2,7 +2,7 @@
  * Keys derived from the cluster secret. HMAC is deterministic, so this is the one place `shared/` may use
  * node:crypto (lint allows exactly this file). The secret never leaves this module in any other form.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { API_KEY_LABEL, HEARTBEAT_KEY_LABEL, WITNESS_KEY_LABEL } from './credential.ts';
 
 function derive(secret: Buffer | string, label: string): Buffer {
@@ -34,4 +34,9 @@ export function safeEqual(a: Buffer | string, b: Buffer | string): boolean {
   const x = typeof a === 'string' ? Buffer.from(a) : a;
   const y = typeof b === 'string' ? Buffer.from(b) : b;
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** SHA-256 of `text` (UTF-8) as lowercase hex; used for the compiled config hash. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -127,6 +127,8 @@ export interface CompiledResource {
   params: Record<string, unknown>;
   /** Per-server overrides ("Set Up Individually"), already validated against the type's schema. */
   perServer: Record<string, Record<string, unknown>>;
+  /** Operator's free-text comment (the seed's "Comment" field), when written. */
+  comment?: string;
 }
 
 /** Parameters of an `exec` resource after compilation. */
@@ -150,6 +152,8 @@ export interface CompiledGroup {
   failback: 'manual' | 'auto';
   /** Resource names in a valid start order (dependencies first). */
   resources: string[];
+  /** Operator's free-text comment, when written. */
+  comment?: string;
 }
 
 export type RecoveryAction = 'restart' | 'failover' | 'final-only' | 'script' | 'custom';
@@ -191,6 +195,8 @@ export interface CompiledMonitor {
   perServer: Record<string, Record<string, unknown>>;
   /** True when the monitor was added automatically for a resource. */
   auto: boolean;
+  /** Operator's free-text comment, when written. */
+  comment?: string;
 }
 
 export interface CompiledConfig {

@@ -1,0 +1,131 @@
+/** `tandem config check|schema|show` on the fixture files (test/fixtures/cli); no daemon involved. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { parseConfigText } from '../../shared/config/index.ts';
+import { main } from '../main.ts';
+
+const fixtures = new URL('../../../test/fixtures/cli/', import.meta.url).pathname.replace(/\/$/, '');
+
+async function run(
+  argv: string[],
+  cwd = fixtures,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = { code: -1, stdout: '', stderr: '' };
+  r.code = await main(argv, {
+    prog: 'tandem',
+    io: {
+      stdout: (t) => void (r.stdout += t),
+      stderr: (t) => void (r.stderr += t),
+      env: {},
+      cwd,
+      connect: () => Promise.reject(new Error('config commands must not call the API')),
+    },
+  });
+  return r;
+}
+
+describe('tandem config check', () => {
+  it('a valid file: exit 0 and a one-line summary', async () => {
+    const r = await run(['config', 'check', 'cluster.yaml']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(
+      r.stdout,
+      /^cluster\.yaml: valid: cluster cluster1, 2 servers, 1 group, 1 resource, \d+ monitors?\n$/,
+    );
+    assert.equal(r.stderr, '');
+  });
+
+  it('warnings only: every warning as FILE:LINE:COL, exit 0', async () => {
+    const r = await run(['config', 'check', 'warning.yaml']);
+    assert.equal(r.code, 0);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.ok(lines.length >= 2);
+    for (const l of lines.slice(0, -1)) assert.match(l, /^warning\.yaml:\d+:\d+: warning: [\w.[\]]+: .+; .+/);
+    assert.match(lines.at(-1) ?? '', /^warning\.yaml: valid: .* \(\d+ warnings?\)$/);
+  });
+
+  it('errors: every issue as FILE:LINE:COL: path: what; how, then exit 2', async () => {
+    const r = await run(['config', 'check', 'invalid.yaml']);
+    assert.equal(r.code, 2);
+    const lines = r.stdout.trimEnd().split('\n');
+    const issues = parseConfigText(
+      readFileSync(`${fixtures}/invalid.yaml`, 'utf8'),
+      `${fixtures}/invalid.yaml`,
+    ).issues;
+    assert.equal(lines.length, issues.length + 1);
+    for (const l of lines.slice(0, -1)) assert.match(l, /^invalid\.yaml:\d+:\d+: [\w.[\]]+: .+; .+/);
+    assert.ok(lines.some((l) => /colour/.test(l)));
+    assert.ok(lines.some((l) => /node-9/.test(l)));
+    assert.match(
+      lines.at(-1) ?? '',
+      /^invalid\.yaml: not valid: \d+ errors?, \d+ warnings?; fix the errors above/,
+    );
+  });
+
+  it('without FILE: the --config file; an absolute path outside cwd is shown as is', async () => {
+    const r = await run(['config', 'check', '--config', `${fixtures}/cluster.yaml`], '/');
+    assert.equal(r.code, 0);
+    assert.ok(r.stdout.startsWith(`${fixtures}/cluster.yaml: valid:`));
+  });
+
+  it('a missing file: exit 2 naming it', async () => {
+    const r = await run(['config', 'check', 'nope.yaml']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^tandem: cannot read the config file .*nope\.yaml: ENOENT/);
+  });
+
+  it('--json: validity, counts and the issues', async () => {
+    const r = await run(['config', 'check', 'invalid.yaml', '--json']);
+    assert.equal(r.code, 2);
+    const j = JSON.parse(r.stdout) as { valid: boolean; errors: number; issues: { line: number }[] };
+    assert.equal(j.valid, false);
+    assert.ok(j.errors >= 2);
+    assert.ok(j.issues.every((i) => i.line > 0));
+  });
+});
+
+describe('tandem config schema / show', () => {
+  it('schema: the JSON Schema of the config', async () => {
+    const r = await run(['config', 'schema']);
+    assert.equal(r.code, 0);
+    const schema = JSON.parse(r.stdout) as { properties?: Record<string, unknown> };
+    assert.ok(schema.properties?.['cluster'] !== undefined);
+    assert.ok(schema.properties?.['servers'] !== undefined);
+  });
+
+  it('show: the compiled config as YAML, with the secret file path and never the secret', async () => {
+    const r = await run(['config', 'show', 'cluster.yaml']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^# .*cluster\.yaml compiled: every default filled in/);
+    const doc = parse(r.stdout) as {
+      cluster: { name: string; secretFile: string; heartbeat: { intervalMs: number } };
+    };
+    assert.equal(doc.cluster.name, 'cluster1');
+    assert.equal(doc.cluster.secretFile, `${fixtures}/cluster.secret`);
+    assert.equal(doc.cluster.heartbeat.intervalMs, 1000);
+    assert.ok(!r.stdout.includes('fixture-secret'));
+  });
+
+  it('show --json: the compiled config', async () => {
+    const r = await run(['--json', 'config', 'show', `${fixtures}/cluster.yaml`], '/');
+    assert.equal(r.code, 0);
+    const expected = parseConfigText(
+      readFileSync(`${fixtures}/cluster.yaml`, 'utf8'),
+      `${fixtures}/cluster.yaml`,
+    ).config;
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(expected)));
+  });
+
+  it('show of an invalid file: exit 2 with every issue', async () => {
+    const r = await run(['config', 'show', 'invalid.yaml']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^tandem: the config file invalid\.yaml is not valid \(\d+ errors?\); fix it \(tandem config check invalid\.yaml\)\n/,
+    );
+    assert.match(r.stderr, /\ninvalid\.yaml:\d+:\d+: /);
+  });
+});

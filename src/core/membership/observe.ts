@@ -1,0 +1,97 @@
+/**
+ * Per-step membership observation: turns the liveness of every peer (heard / lost / down), of each
+ * interconnect and of the witness path into alerts on change, starts NP resolution rounds and witness
+ * exchanges when a peer is lost, and opens or closes the isolation episode. Returns the peers that became
+ * down in this step (their groups may now fail over; placement/needs.ts decides).
+ */
+import type { NodeState, PeerRecord } from '../model.ts';
+import { AlertCode, type Out } from '../out.ts';
+import { downBlocker, isDown, isolationCause } from './lease.ts';
+import { heardVia, isHeard, lanHeard, lastHeard, lostAt } from './peers.ts';
+
+export function observeMembership(s: NodeState, now: number, out: Out): PeerRecord[] {
+  const becameDown: PeerRecord[] = [];
+  for (const p of Object.values(s.peers)) {
+    const heard = isHeard(s.ix, p, now);
+    const prev = p.seen;
+    const next = heard ? 'heard' : isDown(s, p, now) ? 'down' : p.seen === 'unknown' && !p.report ? 'unknown' : 'lost';
+    if (next === 'unknown' && now >= lostAt(s, p)) {
+      // Never heard since the daemon started: counts as lost from then on (NP round, takeover wait).
+      p.seen = 'lost';
+      p.lostAtMs = now;
+      s.npCheck.wantedAt = now;
+      s.witness.wantedAt = now;
+      out.alert('warning', 'server', p.name, AlertCode.serverLost, `Server ${p.name} has not been heard since ${s.self} started.`);
+      continue;
+    }
+    if (next !== prev) {
+      p.seen = next;
+      if (next === 'heard') {
+        p.lostAtMs = null;
+        out.alert('info', 'server', p.name, AlertCode.serverUp, `Server ${p.name} is heard (${heardVia(s.ix, p, now)}).`);
+      } else if (next === 'lost') {
+        p.lostAtMs = now;
+        s.npCheck.wantedAt = now;
+        s.witness.wantedAt = now;
+        const lh = lastHeard(p);
+        out.alert(
+          'error',
+          'server',
+          p.name,
+          AlertCode.serverLost,
+          `Server ${p.name} is lost: no heartbeat for ${s.ix.config.cluster.heartbeat.timeoutMs} ms (last heard at ${lh ?? 'never'} ms).`,
+        );
+        const blocker = downBlocker(s, p, now);
+        if (blocker) out.diag('info', 'waiting before taking over from a lost server', { server: p.name, waitingFor: blocker });
+      } else if (next === 'down') {
+        if (prev !== 'lost') p.lostAtMs = now;
+        becameDown.push(p);
+        out.alert('warning', 'server', p.name, AlertCode.serverDown, `Server ${p.name} is down; its groups may be taken over.`);
+      }
+    }
+    observePaths(s, p, heard, now, out);
+  }
+  observeIsolation(s, now, out);
+  return becameDown;
+}
+
+function observePaths(s: NodeState, p: PeerRecord, heard: boolean, now: number, out: Out): void {
+  for (const lan of s.ix.lans) {
+    const up = lanHeard(s.ix, p, lan, now);
+    const was = p.lanUp[lan] ?? false;
+    if (up === was) continue;
+    p.lanUp[lan] = up;
+    if (!heard) continue; // the server-level alert says it all
+    if (up) out.alert('info', 'heartbeat', `${lan}:${p.name}`, AlertCode.heartbeatRecovered, `Heartbeat ${lan} from ${p.name} recovered.`);
+    else out.alert('warning', 'heartbeat', `${lan}:${p.name}`, AlertCode.heartbeatLost, `Heartbeat ${lan} from ${p.name} lost; the server is still heard on another path.`);
+  }
+  const viaWitnessOnly = heard && heardVia(s.ix, p, now) === 'witness';
+  if (viaWitnessOnly && !p.viaWitnessOnly) {
+    out.alert(
+      'warning',
+      'server',
+      p.name,
+      AlertCode.serverViaWitness,
+      `Server ${p.name} is heard only through the witness: every interconnect is silent, no failover. Check the interconnects.`,
+    );
+  }
+  p.viaWitnessOnly = viaWitnessOnly;
+}
+
+function observeIsolation(s: NodeState, now: number, out: Out): void {
+  if (s.goingDown) return;
+  const cause = isolationCause(s, now);
+  if (cause && !s.isolation) {
+    s.isolation = { sinceMs: now, cause, hadLease: s.contactAtMs !== null, actionDone: false };
+    out.alert(
+      'error',
+      'server',
+      s.self,
+      AlertCode.npIsolated,
+      `Server ${s.self} is isolated (${cause}); stopping its groups within ${s.ix.config.cluster.lease.isolationStopTimeoutMs} ms.`,
+    );
+  } else if (!cause && s.isolation) {
+    s.isolation = null;
+    out.alert('info', 'server', s.self, AlertCode.npRejoined, `Server ${s.self} has contact again and rejoins the cluster.`);
+  }
+}

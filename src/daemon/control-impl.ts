@@ -1,0 +1,63 @@
+/**
+ * `DaemonControl` (src/daemon/control.ts) over the running loop: what the control API (src/api) reads and
+ * asks of this daemon. Reads (`status`, `plan`, `routeFor`) look at the core's current view; operations go
+ * through the loop's queue like every other event, so they are ordered with heartbeats and action results.
+ */
+import type { OperatorOp, OperatorReply, Plan } from '../core/types.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { AlertLog, AlertRecord } from '../ports/store.ts';
+import type { CompiledConfig } from '../shared/config/types.ts';
+import type { StatusDoc } from '../shared/status.ts';
+import type { DaemonControl } from './control.ts';
+import type { DaemonLoop } from './loop.ts';
+
+export interface ControlOptions {
+  server: string;
+  config: CompiledConfig;
+  loop: Pick<DaemonLoop, 'view' | 'routeFor' | 'request'>;
+  alertLog: Pick<AlertLog, 'list'>;
+  logger: Logger;
+  /** The core's plain-text plan renderer (`renderPlan` of src/core/node.ts). */
+  renderPlan: (plan: Plan) => string;
+}
+
+export class LoopControl implements DaemonControl {
+  readonly server: string;
+  readonly config: CompiledConfig;
+  readonly #o: ControlOptions;
+
+  constructor(opts: ControlOptions) {
+    this.server = opts.server;
+    this.config = opts.config;
+    this.#o = opts;
+  }
+
+  status(): StatusDoc {
+    return this.#o.loop.view().status;
+  }
+
+  plan(): Plan {
+    return this.#o.loop.view().plan;
+  }
+
+  planText(): string {
+    return this.#o.renderPlan(this.plan());
+  }
+
+  alerts(opts: { afterSeq?: number; limit?: number }): AlertRecord[] {
+    return this.#o.alertLog.list(opts);
+  }
+
+  routeFor(op: OperatorOp): string {
+    return this.#o.loop.routeFor(op);
+  }
+
+  async operate(op: OperatorOp, opts: { timeoutMs: number; forwarded: boolean }): Promise<OperatorReply> {
+    this.#o.logger.info({ op: op.op, request: op, forwarded: opts.forwarded }, `operator request ${op.op}`);
+    const reply = await this.#o.loop.request(op, opts.timeoutMs);
+    const fields = { op: op.op, ok: reply.ok, code: reply.code, object: reply.object };
+    if (reply.ok) this.#o.logger.info(fields, `operator request ${op.op}: ${reply.message}`);
+    else this.#o.logger.warn(fields, `operator request ${op.op} refused or failed: ${reply.message}`);
+    return reply;
+  }
+}

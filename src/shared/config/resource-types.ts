@@ -1,0 +1,274 @@
+/**
+ * The per-type registry of group resources and monitors (issue section 2). Each type declares the zod
+ * shape of its own keys, which of them may be set per server ("Set Up Individually" in the seed's
+ * dialogs), its defaults, how its params compile, type-specific cross-checks and, for resource types, an
+ * optional automatic monitor (as the seed adds `awsvipw` for every `awsvip`). The core schema
+ * (`schema.ts`) builds one strict object per registered type, so a new type (awsvip, awseip, awsdns,
+ * awsazw, md, ...) is added by defining it here and listing it in `RESOURCE_TYPES` / `MONITOR_TYPES`,
+ * without touching the core schema or the compiler.
+ */
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.ts';
+import type { PathSeg, PointAt } from './issues.ts';
+import { listNames } from './issues.ts';
+import { resolvePosix } from './posix-path.ts';
+import { commandSchema, envNameSchema, nameSchema } from './primitives.ts';
+import type { CompiledMonitor, CompiledResource, ExecParams } from './types.ts';
+
+/** What type hooks may know about where the config lives. */
+export interface TypeCompileContext {
+  /** Absolute directory of the config file; relative paths resolve against it. */
+  baseDir: string;
+}
+
+/** Reports a problem at `subPath` below the object (resource or monitor) being checked. */
+export type ReportFn = (
+  subPath: readonly PathSeg[],
+  message: string,
+  remedy: string,
+  pointAt?: PointAt,
+) => void;
+
+/** What a monitor check may look up about the cluster's resources. */
+export interface MonitorCheckContext {
+  /** Compiled resources by name (only those that passed the schema). */
+  resources: ReadonlyMap<string, CompiledResource>;
+  /** Every resource name written in the file, valid or not (so a broken resource is not "unknown"). */
+  declaredResources: ReadonlySet<string>;
+}
+
+type Out<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
+
+/** A group resource type. Methods (not function properties) so specs of any shape share one registry type. */
+export interface ResourceTypeSpec<T extends string = string, S extends z.ZodRawShape = z.ZodRawShape> {
+  readonly type: T;
+  readonly description: string;
+  /** Zod shape of the type's own keys (the common keys live in schema.ts). */
+  readonly params: S;
+  /** Keys a `servers: { <server>: {...} }` entry may override (checked against `params` by defineResourceType). */
+  readonly perServerKeys: readonly string[];
+  /** Start/stop timeout when `timeout` is not written. */
+  readonly defaultTimeout: string;
+  /**
+   * Without `dependsOn`, the resource depends on every resource of these types in its group (the seed's
+   * "Follow the default dependency"). Types not registered yet are listed so the order is right when
+   * they arrive.
+   */
+  readonly defaultDependsOnTypes: readonly string[];
+  /** Common params as the compiled resource carries them (`CompiledResource.params`). */
+  compileParams(raw: Out<S>, ctx: TypeCompileContext): Record<string, unknown>;
+  /** One server's override, merged so that `{ ...params, ...override }` is that server's full params. */
+  compileOverride(
+    raw: Partial<Out<S>>,
+    common: Record<string, unknown>,
+    ctx: TypeCompileContext,
+  ): Record<string, unknown>;
+  /** Checks the schema cannot express (on the raw, schema-valid params and overrides). */
+  check?(raw: Out<S>, overrides: ReadonlyMap<string, Partial<Out<S>>>, report: ReportFn): void;
+  /** The monitor added automatically for this resource, or null. */
+  autoMonitor?(resource: CompiledResource, ctx: TypeCompileContext): CompiledMonitor | null;
+}
+
+/** A monitor type. */
+export interface MonitorTypeSpec<T extends string = string, S extends z.ZodRawShape = z.ZodRawShape> {
+  readonly type: T;
+  readonly description: string;
+  readonly params: S;
+  readonly perServerKeys: readonly string[];
+  /** Defaults of the common monitor keys for this type. */
+  readonly defaults: { interval: string; timeout: string; retries: number };
+  compileParams(raw: Out<S>, ctx: TypeCompileContext): Record<string, unknown>;
+  compileOverride(
+    raw: Partial<Out<S>>,
+    common: Record<string, unknown>,
+    ctx: TypeCompileContext,
+  ): Record<string, unknown>;
+  /**
+   * The resource this monitor is about by nature (pid: the exec resource it watches). It is the default
+   * `target` (so the monitor replaces that resource's automatic one) and the default `timing.active`.
+   */
+  impliedResource?(raw: Out<S>): string | null;
+  check?(raw: Out<S>, ctx: MonitorCheckContext, report: ReportFn): void;
+}
+
+export function defineResourceType<const T extends string, S extends z.ZodRawShape>(
+  spec: ResourceTypeSpec<T, S> & { perServerKeys: readonly (keyof S & string)[] },
+): ResourceTypeSpec<T, S> {
+  return spec;
+}
+
+export function defineMonitorType<const T extends string, S extends z.ZodRawShape>(
+  spec: MonitorTypeSpec<T, S> & { perServerKeys: readonly (keyof S & string)[] },
+): MonitorTypeSpec<T, S> {
+  return spec;
+}
+
+/**
+ * `exec`: start/stop shell commands run by `/bin/sh -c` in the config file's directory. With
+ * `async: true` the process the start command leaves running is the resource, watched by an automatic
+ * `pid` monitor.
+ */
+export const execResourceType = defineResourceType({
+  type: 'exec',
+  description: 'Start and stop commands (run by /bin/sh in the config file directory).',
+  params: {
+    /** Start command (shell). Exit status 0 = started. Required. */
+    start: commandSchema('start').describe('Start command, run by /bin/sh -c in the config file directory.'),
+    /** Stop command (shell). @default none (nothing to run; an async process is still terminated) */
+    stop: commandSchema('stop').optional().describe('Stop command; optional.'),
+    /** Keep the start command's process as the resource, watched by a `pid` monitor. @default false */
+    async: z.boolean().default(false).describe('Keep the started process as the resource. Default false.'),
+    /** Extra environment variables for the commands (names must not start with TANDEM_). @default {} */
+    env: z.record(envNameSchema(), z.string()).default({}).describe('Extra environment variables (strings).'),
+  },
+  perServerKeys: ['start', 'stop', 'env'],
+  defaultTimeout: '60s',
+  defaultDependsOnTypes: ['md', 'awsvip', 'awseip', 'awsdns'],
+  compileParams(raw, ctx): Record<string, unknown> {
+    const p: ExecParams = {
+      start: raw.start,
+      stop: raw.stop ?? null,
+      async: raw.async,
+      cwd: ctx.baseDir,
+      env: raw.env,
+    };
+    return { ...p };
+  },
+  compileOverride(raw, common): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (raw.start !== undefined) out['start'] = raw.start;
+    if (raw.stop !== undefined) out['stop'] = raw.stop;
+    // Per-server env adds to (and may replace single variables of) the common env.
+    if (raw.env !== undefined) out['env'] = { ...(common['env'] as Record<string, string>), ...raw.env };
+    return out;
+  },
+  autoMonitor(resource, ctx): CompiledMonitor | null {
+    if (resource.params['async'] !== true) return null;
+    return {
+      name: `pidw-${resource.name}`,
+      type: 'pid',
+      intervalMs: 5_000,
+      timeoutMs: 10_000,
+      retries: 0,
+      startWaitMs: 0,
+      activeResource: resource.name,
+      recovery: {
+        targetKind: 'resource',
+        target: resource.name,
+        action: 'custom',
+        maxReactivations: 1,
+        maxFailovers: 1,
+        failoverTarget: 'stable',
+        finalAction: 'none',
+        scripts: {
+          beforeReactivation: null,
+          beforeFailover: null,
+          beforeFinalAction: null,
+          timeoutMs: 30_000,
+          cwd: ctx.baseDir,
+        },
+        noResponse: DEFAULTS.noResponse,
+      },
+      params: { resource: resource.name },
+      perServer: {},
+      auto: true,
+    };
+  },
+});
+
+/** `custom`: a shell command; exit status 0 = normal, anything else = error. */
+export const customMonitorType = defineMonitorType({
+  type: 'custom',
+  description: 'A command; exit status 0 = normal.',
+  params: {
+    /** Check command (shell), run by /bin/sh -c. Exit 0 = normal. Required. */
+    command: commandSchema('command').describe('Check command; exit status 0 = normal.'),
+    /** Working directory, relative to the config file's directory. @default the config file's directory */
+    cwd: z.string().min(1).optional().describe('Working directory (relative to the config file).'),
+  },
+  perServerKeys: ['command', 'cwd'],
+  defaults: {
+    interval: DEFAULTS.monitorInterval,
+    timeout: DEFAULTS.monitorTimeout,
+    retries: DEFAULTS.monitorRetries,
+  },
+  compileParams(raw, ctx): Record<string, unknown> {
+    return { command: raw.command, cwd: resolvePosix(ctx.baseDir, raw.cwd ?? '.') };
+  },
+  compileOverride(raw, _common, ctx): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (raw.command !== undefined) out['command'] = raw.command;
+    if (raw.cwd !== undefined) out['cwd'] = resolvePosix(ctx.baseDir, raw.cwd);
+    return out;
+  },
+});
+
+/**
+ * `pid`: watches the process an `exec` resource with `async: true` started. Added automatically as
+ * `pidw-<resource>`; declare one (it replaces the automatic one) to change its timing or recovery.
+ */
+export const pidMonitorType = defineMonitorType({
+  type: 'pid',
+  description: 'The process of an async exec resource is alive.',
+  params: {
+    /** Name of the `exec` resource (with `async: true`) whose process is watched. Required. */
+    resource: nameSchema('resource name').describe('The async exec resource whose process is watched.'),
+  },
+  perServerKeys: [],
+  // A vanished process does not come back by itself: a retry would only delay recovery by an interval.
+  defaults: { interval: '5s', timeout: '10s', retries: 0 },
+  compileParams(raw): Record<string, unknown> {
+    return { resource: raw.resource };
+  },
+  compileOverride(): Record<string, unknown> {
+    return {};
+  },
+  impliedResource(raw): string | null {
+    return raw.resource;
+  },
+  check(raw, ctx, report): void {
+    const r = ctx.resources.get(raw.resource);
+    if (r === undefined) {
+      if (!ctx.declaredResources.has(raw.resource)) {
+        report(
+          ['resource'],
+          `unknown resource "${raw.resource}"`,
+          `name an exec resource with async: true; resources: ${listNames([...ctx.declaredResources])}`,
+        );
+      }
+      return;
+    }
+    if (r.type !== 'exec') {
+      report(
+        ['resource'],
+        `resource "${raw.resource}" is of type ${r.type}, not exec`,
+        'a pid monitor watches the process of an exec resource with async: true',
+      );
+    } else if (r.params['async'] !== true) {
+      report(
+        ['resource'],
+        `exec resource "${raw.resource}" does not have async: true, so it leaves no process to watch`,
+        `set async: true on ${raw.resource}, or use a custom monitor`,
+      );
+    }
+  },
+});
+
+/** Every group resource type, in the order the docs list them. */
+export const RESOURCE_TYPES = [execResourceType] as const;
+/** Every monitor type. */
+export const MONITOR_TYPES = [customMonitorType, pidMonitorType] as const;
+
+export type AnyResourceType = (typeof RESOURCE_TYPES)[number];
+export type AnyMonitorType = (typeof MONITOR_TYPES)[number];
+
+export function findResourceType(type: string): ResourceTypeSpec | undefined {
+  return (RESOURCE_TYPES as readonly ResourceTypeSpec[]).find((t) => t.type === type);
+}
+
+export function findMonitorType(type: string): MonitorTypeSpec | undefined {
+  return (MONITOR_TYPES as readonly MonitorTypeSpec[]).find((t) => t.type === type);
+}
+
+export const RESOURCE_TYPE_NAMES: readonly string[] = RESOURCE_TYPES.map((t) => t.type);
+export const MONITOR_TYPE_NAMES: readonly string[] = MONITOR_TYPES.map((t) => t.type);

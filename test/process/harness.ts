@@ -1,0 +1,225 @@
+/**
+ * Multi-process harness shared by the loopback tests, the demo and the failover benchmark: writes a cluster
+ * directory (config, secret, scripts), starts real `tandem daemon` processes (each in its own process group, as
+ * a separate machine would be), talks to their APIs with the real credential, and crashes a server hard
+ * (SIGKILL to the daemon's process group and to every resource process group it recorded).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { apiToken } from '../../src/shared/crypto.ts';
+import type { StatusDoc } from '../../src/shared/status.ts';
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+export const TANDEM = join(REPO, 'bin', 'tandem');
+
+/** A free TCP port on `host` (bind 0, read, close). */
+export async function freeTcpPort(host: string): Promise<number> {
+  return await new Promise((res, rej) => {
+    const srv = createNetServer();
+    srv.once('error', rej);
+    srv.listen(0, host, () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** A free UDP port on `host`. */
+export async function freeUdpPort(host: string): Promise<number> {
+  return await new Promise((res, rej) => {
+    const s = createSocket('udp4');
+    s.once('error', rej);
+    s.bind(0, host, () => {
+      const port = s.address().port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface ServerSpec {
+  name: string;
+  /** Loopback address of this "machine", e.g. 127.0.0.1. */
+  address: string;
+  udpPort: number;
+  apiPort: number;
+}
+
+export interface ClusterDir {
+  dir: string;
+  configPath: string;
+  secret: string;
+  servers: ServerSpec[];
+  token: string;
+  clusterName: string;
+}
+
+/**
+ * Create a cluster directory. `body` is the YAML after `servers:` (groups, monitors); `cluster` holds extra
+ * lines for the `cluster:` section (indented by two spaces).
+ */
+export async function makeClusterDir(opts: {
+  name?: string;
+  servers: { name: string; address: string }[];
+  heartbeat?: { interval: string; timeout: string };
+  clusterExtra?: string;
+  body: string;
+  files?: Record<string, string>;
+}): Promise<ClusterDir> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-'));
+  const clusterName = opts.name ?? 'cluster1';
+  const secret = 'test-secret-' + Math.random().toString(36).slice(2);
+  writeFileSync(join(dir, 'cluster.secret'), secret, { mode: 0o600 });
+  const servers: ServerSpec[] = [];
+  for (const s of opts.servers) {
+    servers.push({ ...s, udpPort: await freeUdpPort(s.address), apiPort: await freeTcpPort(s.address) });
+  }
+  const hb = opts.heartbeat ?? { interval: '200ms', timeout: '2s' };
+  const yaml = `cluster:
+  name: ${clusterName}
+  secretFile: ./cluster.secret
+  heartbeat: { interval: ${hb.interval}, timeout: ${hb.timeout} }
+  syncWait: 5s
+  osActions:
+    shutdown: "echo shutdown >> ./os-actions.log"
+    reboot: "echo reboot >> ./os-actions.log"
+${opts.clusterExtra ?? ''}
+servers:
+${servers.map((s) => `  - name: ${s.name}\n    interconnects: ["${s.address}:${s.udpPort}"]\n    api: "${s.address}:${s.apiPort}"`).join('\n')}
+${opts.body}`;
+  const configPath = join(dir, 'cluster.yaml');
+  writeFileSync(configPath, yaml);
+  for (const [name, text] of Object.entries(opts.files ?? {})) {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    chmodSync(p, 0o755);
+  }
+  return { dir, configPath, secret, servers, token: apiToken(secret, clusterName), clusterName };
+}
+
+export interface Daemon {
+  name: string;
+  proc: ChildProcess;
+  stateDir: string;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+export class ProcCluster {
+  readonly daemons = new Map<string, Daemon>();
+  constructor(readonly cd: ClusterDir) {}
+
+  stateDir(name: string): string {
+    return join(this.cd.dir, 'state', name);
+  }
+
+  start(name: string, opts: { env?: Record<string, string>; configPath?: string } = {}): Daemon {
+    const stateDir = this.stateDir(name);
+    mkdirSync(stateDir, { recursive: true });
+    const config = opts.configPath ?? this.cd.configPath;
+    const extraEnv = opts.env ?? {};
+    const proc = spawn(process.execPath, [TANDEM, 'daemon', '--config', config, '--server', name, '--state-dir', stateDir], {
+      cwd: this.cd.dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...extraEnv },
+    });
+    const output: string[] = [];
+    proc.stdout?.setEncoding('utf8').on('data', (d: string) => output.push(d));
+    proc.stderr?.setEncoding('utf8').on('data', (d: string) => output.push(d));
+    const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+    const d: Daemon = { name, proc, stateDir, output, exited };
+    this.daemons.set(name, d);
+    return d;
+  }
+
+  /** Crash a server hard: SIGKILL its daemon's process group and every resource process group it recorded. */
+  killHard(name: string): void {
+    const d = this.daemons.get(name);
+    if (!d?.proc.pid) return;
+    const pgids = new Set<number>([d.proc.pid]);
+    const f = join(d.stateDir, 'run', 'pgids');
+    if (existsSync(f)) for (const l of readFileSync(f, 'utf8').split('\n')) if (/^\d+$/.test(l.trim())) pgids.add(Number(l.trim()));
+    for (const g of pgids) {
+      try {
+        process.kill(-g, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  async stopGraceful(name: string, timeoutMs = 20_000): Promise<number | null> {
+    const d = this.daemons.get(name);
+    if (!d?.proc.pid || d.proc.exitCode !== null) return d?.proc.exitCode ?? null;
+    d.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.killHard(name), timeoutMs);
+    const code = await d.exited;
+    clearTimeout(t);
+    return code;
+  }
+
+  /** Stop everything (hard) and remove the directory unless `keep`. */
+  async dispose(keep = false): Promise<void> {
+    for (const name of this.daemons.keys()) this.killHard(name);
+    await Promise.all([...this.daemons.values()].map((d) => d.exited));
+    if (!keep) rmSync(this.cd.dir, { recursive: true, force: true });
+  }
+
+  apiBase(name: string): string {
+    const s = this.cd.servers.find((x) => x.name === name);
+    if (!s) throw new Error(`no server ${name}`);
+    return `http://${s.address}:${s.apiPort}`;
+  }
+
+  async api<T = unknown>(name: string, method: 'GET' | 'POST', path: string, body?: unknown, token = this.cd.token): Promise<{ status: number; body: T }> {
+    const init: RequestInit = { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { ...init.headers, 'content-type': 'application/json' };
+    }
+    const r = await fetch(this.apiBase(name) + path, init);
+    const text = await r.text();
+    return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  async status(name: string): Promise<StatusDoc | null> {
+    try {
+      const r = await this.api<StatusDoc>(name, 'GET', '/api/v1/status');
+      return r.status === 200 ? r.body : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Poll `fn` every `everyMs` until it returns a value that is not null/false, or throw after `timeoutMs`. */
+  async waitFor<T>(what: string, fn: () => Promise<T | null | false>, timeoutMs = 30_000, everyMs = 20): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (v !== null && v !== false) return v;
+      if (Date.now() > end) {
+        const logs = [...this.daemons.values()].map((d) => `--- ${d.name}\n${d.output.join('').slice(-4000)}`).join('\n');
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${logs}`);
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
+  /** Wait until `group` is online on some server as seen by `via`; returns that server. */
+  async waitGroupOnline(via: string, group: string, timeoutMs = 30_000): Promise<string> {
+    return await this.waitFor(
+      `group ${group} online (asking ${via})`,
+      async () => {
+        const st = await this.status(via);
+        const g = st?.groups.find((x) => x.name === group);
+        return g && g.state === 'online' && g.server ? g.server : null;
+      },
+      timeoutMs,
+    );
+  }
+}
