@@ -7,16 +7,89 @@ import importX from 'eslint-plugin-import-x';
 const L = (p) => `./src/${p}`;
 const zones = [
   // target may not import from `from`
-  { target: L('shared'), from: [L('core'), L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
-  { target: L('core'), from: [L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
-  { target: L('ports'), from: [L('drivers'), L('adapters'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
-  { target: L('drivers'), from: [L('adapters'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
-  { target: L('adapters'), from: [L('core'), L('drivers'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
+  {
+    target: L('shared'),
+    from: [
+      L('core'),
+      L('ports'),
+      L('drivers'),
+      L('adapters'),
+      L('daemon'),
+      L('api'),
+      L('client'),
+      L('cli'),
+      L('webui'),
+      L('witness'),
+    ],
+  },
+  {
+    target: L('core'),
+    from: [
+      L('ports'),
+      L('drivers'),
+      L('adapters'),
+      L('daemon'),
+      L('api'),
+      L('client'),
+      L('cli'),
+      L('webui'),
+      L('witness'),
+    ],
+  },
+  {
+    target: L('ports'),
+    from: [
+      L('drivers'),
+      L('adapters'),
+      L('daemon'),
+      L('api'),
+      L('client'),
+      L('cli'),
+      L('webui'),
+      L('witness'),
+    ],
+  },
+  {
+    target: L('drivers'),
+    from: [L('adapters'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')],
+  },
+  {
+    target: L('adapters'),
+    from: [L('core'), L('drivers'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')],
+  },
   { target: L('daemon'), from: [L('api'), L('client'), L('cli'), L('webui'), L('witness')], except: [] },
   { target: L('api'), from: [L('adapters'), L('cli'), L('webui'), L('witness')] },
-  { target: L('client'), from: [L('core'), L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('cli'), L('webui'), L('witness')] },
-  { target: L('cli'), from: [L('core'), L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('webui'), L('witness')] },
-  { target: L('webui'), from: [L('core'), L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('cli'), L('witness')] },
+  {
+    target: L('client'),
+    from: [
+      L('core'),
+      L('ports'),
+      L('drivers'),
+      L('adapters'),
+      L('daemon'),
+      L('api'),
+      L('cli'),
+      L('webui'),
+      L('witness'),
+    ],
+  },
+  {
+    target: L('cli'),
+    from: [
+      L('core'),
+      L('ports'),
+      L('drivers'),
+      L('adapters'),
+      L('daemon'),
+      L('api'),
+      L('webui'),
+      L('witness'),
+    ],
+  },
+  {
+    target: L('webui'),
+    from: [L('core'), L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('cli'), L('witness')],
+  },
 ];
 
 export default tseslint.config(
@@ -30,7 +103,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       'import-x/no-cycle': 'error',
       'import-x/no-restricted-paths': ['error', { zones }],
       'no-throw-literal': 'error',
@@ -41,13 +117,43 @@ export default tseslint.config(
     files: ['src/core/**/*.ts', 'src/shared/**/*.ts'],
     ignores: ['**/*.test.ts', 'src/shared/crypto.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'child_process', 'dgram', 'net', 'http', 'https', 'crypto', '@aws-sdk/*', 'pino', 'fastify'], message: 'core/ and shared/ are pure: pass data in, return data out (STYLE.md 1).' }] }],
-      'no-restricted-properties': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'node:*',
+                'fs',
+                'path',
+                'os',
+                'child_process',
+                'dgram',
+                'net',
+                'http',
+                'https',
+                'crypto',
+                '@aws-sdk/*',
+                'pino',
+                'fastify',
+              ],
+              message: 'core/ and shared/ are pure: pass data in, return data out (STYLE.md 1).',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
         { object: 'Date', property: 'now', message: 'Time is injected: take `now` as an argument.' },
         { object: 'Math', property: 'random', message: 'Randomness is injected and seeded.' },
         { object: 'process', property: 'env', message: 'No environment reads in the pure layers.' },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'No hidden timers in the core.' }, { name: 'setInterval', message: 'No hidden timers in the core.' }, { name: 'console', message: 'Return diagnostics instead of logging.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'No hidden timers in the core.' },
+        { name: 'setInterval', message: 'No hidden timers in the core.' },
+        { name: 'console', message: 'Return diagnostics instead of logging.' },
+      ],
     },
   },
   {
@@ -58,7 +164,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       // node:test's test() returns a promise that the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -4,7 +4,7 @@
  * For each heartbeat setting (1 s / 10 s and 200 ms / 1 s by default), a two-server cluster runs a group whose
  * application serves HTTP on a shared loopback address; each trial crashes the active server hard (SIGKILL to
  * its daemon's process group and its resources) and measures, from the kill:
- * - detection: the survivor's HEARTBEAT_LOST alert,
+ * - detection: the survivor's SERVER_LOST alert (every heartbeat path silent for the timeout),
  * - group online: the survivor's GROUP_ONLINE alert,
  * - serving: the first HTTP answer from the survivor's application (polled every 5 ms).
  * Then the crashed server is restarted (it rejoins as standby) and the next trial crashes the new active one.
@@ -81,7 +81,9 @@ async function runSetting(hb: { interval: string; timeout: string }): Promise<bo
     pc.start('node-1');
     pc.start('node-2');
     for (let i = 0; i < TRIALS; i++) {
-      const owner = await pc.waitGroupOnline('node-1', 'failover1', 60_000).catch(() => pc.waitGroupOnline('node-2', 'failover1', 60_000));
+      const owner = await pc
+        .waitGroupOnline('node-1', 'failover1', 60_000)
+        .catch(() => pc.waitGroupOnline('node-2', 'failover1', 60_000));
       const survivor = owner === 'node-1' ? 'node-2' : 'node-1';
       await pc.waitFor('service up', async () => ((await answer())?.includes(owner) ? true : null), 30_000);
       // Let the standby be fully joined and quiet before the crash.
@@ -91,10 +93,17 @@ async function runSetting(hb: { interval: string; timeout: string }): Promise<bo
       });
       const killedAt = Date.now();
       pc.killHard(owner);
-      const servedAt = await pc.waitFor('survivor serving', async () => ((await answer())?.includes(survivor) ? Date.now() : null), 120_000, 5);
+      const servedAt = await pc.waitFor(
+        'survivor serving',
+        async () => ((await answer())?.includes(survivor) ? Date.now() : null),
+        120_000,
+        5,
+      );
       await pc.waitGroupOnline(survivor, 'failover1', 30_000);
-      const alerts = (await pc.api<{ alerts: Alert[] }>(survivor, 'GET', '/api/v1/alerts?limit=1000')).body.alerts.filter((a) => a.time >= killedAt);
-      const lost = alerts.find((a) => a.code === 'HEARTBEAT_LOST' && a.object === owner);
+      const alerts = (
+        await pc.api<{ alerts: Alert[] }>(survivor, 'GET', '/api/v1/alerts?limit=1000')
+      ).body.alerts.filter((a) => a.time >= killedAt);
+      const lost = alerts.find((a) => a.code === 'SERVER_LOST' && a.object === owner);
       const on = alerts.find((a) => a.code === 'GROUP_ONLINE' && a.object === 'failover1');
       if (lost) detect.push(lost.time - killedAt);
       if (on) online.push(on.time - killedAt);
@@ -105,10 +114,14 @@ async function runSetting(hb: { interval: string; timeout: string }): Promise<bo
       // Bring the crashed server back as standby.
       await pc.daemons.get(owner)!.exited;
       pc.start(owner);
-      await pc.waitFor('crashed server rejoined', async () => {
-        const st = await pc.status(survivor);
-        return st?.servers.find((s) => s.name === owner)?.state === 'online' ? true : null;
-      }, 60_000);
+      await pc.waitFor(
+        'crashed server rejoined',
+        async () => {
+          const st = await pc.status(survivor);
+          return st?.servers.find((s) => s.name === owner)?.state === 'online' ? true : null;
+        },
+        60_000,
+      );
     }
   } finally {
     await pc.dispose();
@@ -124,7 +137,9 @@ async function runSetting(hb: { interval: string; timeout: string }): Promise<bo
   console.log(`  serving         median ${s.median}  p95 ${s.p95}  max ${s.max}`);
   console.log(`  takeover after detection (median online - median detection): ${o.median - d.median} ms`);
   const ok = o.median <= t + 1000;
-  console.log(`  target: group online within timeout + 1 s (${t + 1000} ms) at the median: ${ok ? 'met' : 'NOT met'}`);
+  console.log(
+    `  target: group online within timeout + 1 s (${t + 1000} ms) at the median: ${ok ? 'met' : 'NOT met'}`,
+  );
   return ok;
 }
 

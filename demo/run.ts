@@ -28,7 +28,9 @@ interface Alert {
 }
 
 function tandemCli(pc: ProcCluster, args: string[], host: string): string {
-  const r = spawnSync(process.execPath, [TANDEM, ...args, '--config', pc.cd.configPath, '--host', host], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [TANDEM, ...args, '--config', pc.cd.configPath, '--host', host], {
+    encoding: 'utf8',
+  });
   return (r.stdout ?? '') + (r.stderr ?? '');
 }
 
@@ -47,7 +49,10 @@ async function main(): Promise<void> {
   const np: Server = createServer((_req, res) => res.writeHead(200).end());
   await new Promise<void>((r) => np.listen(npPort, '127.0.0.3', r));
   const witnessPort = await freeTcpPort('127.0.0.4');
-  const witness = spawn(process.execPath, [TANDEM, 'witness', '--listen', `127.0.0.4:${witnessPort}`], { stdio: 'ignore', detached: true });
+  const witness = spawn(process.execPath, [TANDEM, 'witness', '--listen', `127.0.0.4:${witnessPort}`], {
+    stdio: 'ignore',
+    detached: true,
+  });
 
   const cd = await makeClusterDir({
     name: 'demo',
@@ -70,7 +75,8 @@ monitors:
   - { name: appw, type: custom, command: ./check.sh, interval: 2s, timeout: 5s, timing: { active: app }, recovery: { target: failover1, action: custom, maxReactivations: 1, maxFailovers: 1 } }
 `,
     files: {
-      'prepare.sh': '#!/bin/sh\necho "prepared on $TANDEM_SERVER ($TANDEM_EVENT)" > ./prepared-$TANDEM_SERVER\n',
+      'prepare.sh':
+        '#!/bin/sh\necho "prepared on $TANDEM_SERVER ($TANDEM_EVENT)" > ./prepared-$TANDEM_SERVER\n',
       'unprepare.sh': '#!/bin/sh\nrm -f ./prepared-$TANDEM_SERVER\n',
       'check.sh': `#!/bin/sh\nexec node -e "fetch('http://${SERVICE}/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"\n`,
     },
@@ -86,13 +92,16 @@ monitors:
     np.close();
   };
   try {
-    console.log(`Tandem demo: two servers on loopback (heartbeat ${HB.interval} / timeout ${HB.timeout}), cluster dir ${cd.dir}\n`);
+    console.log(
+      `Tandem demo: two servers on loopback (heartbeat ${HB.interval} / timeout ${HB.timeout}), cluster dir ${cd.dir}\n`,
+    );
     pc.start('node-1');
     pc.start('node-2');
     const owner = await pc.waitGroupOnline('node-2', 'failover1', 40_000);
     await pc.waitFor('service answering', serviceAnswer, 20_000);
     const other = owner === 'node-1' ? 'node-2' : 'node-1';
-    const hostOf = (n: string) => `${pc.cd.servers.find((s) => s.name === n)!.address}:${pc.cd.servers.find((s) => s.name === n)!.apiPort}`;
+    const hostOf = (n: string) =>
+      `${pc.cd.servers.find((s) => s.name === n)!.address}:${pc.cd.servers.find((s) => s.name === n)!.apiPort}`;
     console.log('$ tandem status');
     console.log(tandemCli(pc, ['status'], hostOf(other)));
     console.log(`$ curl http://${SERVICE}/\n${await serviceAnswer()}\n`);
@@ -117,11 +126,17 @@ monitors:
       return a ? `${String(a.time - killedAt).padStart(6)} ms  ${a.message}` : '     -     (not recorded)';
     };
     console.log(`\nTimeline on ${other} (ms after the crash):`);
-    console.log(`  heartbeat lost      ${at((a) => a.code === 'HEARTBEAT_LOST' && a.object === owner)}`);
-    console.log(`  NP resolution       ${at((a) => a.code.startsWith('NP_') && a.code !== 'NP_TARGET_OK')}`);
-    console.log(`  failover started    ${at((a) => a.code === 'FAILOVER_STARTED' || a.code === 'GROUP_STARTING')}`);
+    console.log(`  heartbeat lost      ${at((a) => a.code === 'SERVER_LOST' && a.object === owner)}`);
+    console.log(
+      `  NP resolution       ${at((a) => (a.code === 'SERVER_DOWN' && a.object === owner) || a.code === 'NP_ISOLATED')}`,
+    );
+    console.log(
+      `  failover started    ${at((a) => a.code === 'GROUP_STARTING' && a.object === 'failover1')}`,
+    );
     console.log(`  group online        ${at((a) => a.code === 'GROUP_ONLINE' && a.object === 'failover1')}`);
-    console.log(`  service answering   ${String(servedAt - killedAt).padStart(6)} ms  ${await serviceAnswer()}`);
+    console.log(
+      `  service answering   ${String(servedAt - killedAt).padStart(6)} ms  ${await serviceAnswer()}`,
+    );
     console.log('\n$ tandem status');
     console.log(tandemCli(pc, ['status'], hostOf(other)));
     console.log(`Stopping ${other} gracefully ...`);

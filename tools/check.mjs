@@ -12,7 +12,9 @@ for (const [name, cmd, args] of steps) {
   console.log(`\n== ${name}`);
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`\n== ${name} failed (exit ${r.status ?? r.signal}); fix the problems above and run npm test again.`);
+    console.error(
+      `\n== ${name} failed (exit ${r.status ?? r.signal}); fix the problems above and run npm test again.`,
+    );
     process.exit(r.status ?? 1);
   }
   console.log(`== ${name} ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -38,7 +38,10 @@ export function indexConfig(config: CompiledConfig): ConfigIndex {
     monitors: new Map(config.monitors.map((m) => [m.name, m])),
     dependents,
     lans: (config.servers[0]?.interconnects ?? []).map((i) => i.name),
-    takeoverWaitMs: Math.max(heartbeat.timeoutMs, lease.leaseMs + lease.isolationStopTimeoutMs + lease.marginMs),
+    takeoverWaitMs: Math.max(
+      heartbeat.timeoutMs,
+      lease.leaseMs + lease.isolationStopTimeoutMs + lease.marginMs,
+    ),
   };
 }
 

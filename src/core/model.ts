@@ -3,12 +3,13 @@
  * object, so a decision input can be copied, saved and replayed (STYLE.md 19). Times are local monotonic
  * milliseconds. The prose of the node's states and transitions is at the top of node.ts.
  */
-import type { FailoverTargetRule, FinalAction } from '../shared/config/types.ts';
-import type { ConfigIndex } from './config-index.ts';
+import type { CompiledConfig, FailoverTargetRule, FinalAction } from '../shared/config/types.ts';
+import { indexConfig, type ConfigIndex } from './config-index.ts';
 import type {
   GroupRelease,
   OperatorOp,
   PeerReport,
+  PersistedState,
   ResourceLocalState,
   ServiceState,
 } from './types.ts';
@@ -48,11 +49,22 @@ export interface GroupNeed {
   rule: FailoverTargetRule;
   reason: string;
   operator: boolean;
+  /** Not a target for this need (the server that failed the group or left the cluster). */
+  exclude: string | null;
 }
 
 /** Why the local copy of a group is being stopped and what follows. */
 export interface StopIntent {
-  kind: 'operator' | 'move' | 'failback' | 'failover' | 'leave' | 'isolation' | 'final' | 'yield' | 'double-active';
+  kind:
+    | 'operator'
+    | 'move'
+    | 'failback'
+    | 'failover'
+    | 'leave'
+    | 'isolation'
+    | 'final'
+    | 'yield'
+    | 'double-active';
   reason: string;
   /** Published once the group is offline here. */
   release: Omit<GroupRelease, 'id'> | null;
@@ -168,6 +180,8 @@ export interface NodeState {
   peers: Record<string, PeerRecord>;
   contactAtMs: number | null;
   isolation: IsolationRt | null;
+  /** When the last isolation episode ended: silence before it is no evidence that a peer is gone. */
+  isolationEndedAt: number | null;
   np: Record<string, NpTargetRt>;
   npCheck: CheckRt;
   witness: CheckRt & {
@@ -272,4 +286,68 @@ export function nextId(s: NodeState): string {
 /** Whether this server carries a failover mark for `group`. */
 export function markedSelf(s: NodeState, group: string): boolean {
   return (s.marks[group] ?? []).includes(s.self);
+}
+
+export interface ClusterNodeInit {
+  config: CompiledConfig;
+  /** This server's name (one of `config.servers`). */
+  self: string;
+  /** Opaque, from the shell; different on every daemon start. */
+  incarnation: string;
+  nowMs: number;
+  /** What the previous daemon run persisted (null on first start). */
+  persisted: PersistedState | null;
+}
+
+/** The state of a freshly started daemon (cluster service still stopped). */
+export function createNodeState(init: ClusterNodeInit): NodeState {
+  const ix = indexConfig(init.config);
+  if (!ix.servers.has(init.self))
+    throw new RangeError(`server ${init.self} is not in the cluster configuration`);
+  const p = init.persisted;
+  const s: NodeState = {
+    ix,
+    self: init.self,
+    incarnation: init.incarnation,
+    nowMs: init.nowMs,
+    daemonStartMs: init.nowMs,
+    service: 'stopped',
+    serviceWanted: p?.serviceWanted ?? 'running',
+    serviceStartMs: null,
+    goingDown: null,
+    peers: {},
+    contactAtMs: null,
+    isolation: null,
+    isolationEndedAt: null,
+    np: {},
+    npCheck: { inflight: null, lastIssuedAt: null, wantedAt: null },
+    witness: {
+      inflight: null,
+      lastIssuedAt: null,
+      wantedAt: null,
+      state: 'unknown',
+      detail: '',
+      lastOk: null,
+    },
+    groups: {},
+    resources: {},
+    monitors: {},
+    marks: structuredClone(p?.failedGroups ?? {}),
+    resetEpochs: structuredClone(p?.resetEpochs ?? {}),
+    grants: {},
+    nextClaim: 0,
+    nextReleaseId: 0,
+    nextActionId: 0,
+    actions: {},
+    pendingReplies: [],
+  };
+  for (const srv of init.config.servers) if (srv.name !== init.self) s.peers[srv.name] = newPeer(srv.name);
+  for (const t of init.config.cluster.networkPartition.http)
+    s.np[t.name] = { name: t.name, last: null, lastOkSentAt: null, alerted: null };
+  for (const g of init.config.groups) {
+    s.groups[g.name] = newLocalGroup(g.name);
+    for (const r of g.resources) s.resources[r] = newLocalResource(r, g.name, true);
+  }
+  for (const m of init.config.monitors) s.monitors[m.name] = newMonitor(m.name);
+  return s;
 }

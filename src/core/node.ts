@@ -31,17 +31,9 @@
  * Group ownership is the claim/grant protocol of placement/claims.ts; every ownership change passes the
  * invariant checks of transitions.ts.
  */
-import type { CompiledConfig } from '../shared/config/types.ts';
-import { indexConfig } from './config-index.ts';
 import { observeMembership } from './membership/observe.ts';
 import { ingestReport, ingestWitnessPeers } from './membership/peers.ts';
-import {
-  newLocalGroup,
-  newLocalResource,
-  newMonitor,
-  newPeer,
-  type NodeState,
-} from './model.ts';
+import { createNodeState, type NodeState } from './model.ts';
 import { handleOperator, evaluateReplies, routeFor as route } from './operator.ts';
 import { Out } from './out.ts';
 import { decideAll, decide } from './plan/decide.ts';
@@ -52,21 +44,12 @@ import { buildReport, persistedState, reportContentKey } from './report.ts';
 import { checkSync, nextWake, onNpResult, onWitnessAnswer, scheduleChecks, startService } from './service.ts';
 import { buildStatus } from './status/status-doc.ts';
 import { commitIntent, reportGroupChanges } from './transitions.ts';
-import type { CoreEvent, NodeView, OperatorOp, PersistedState, Plan, Ready } from './types.ts';
+import type { CoreEvent, NodeView, OperatorOp, Plan, Ready } from './types.ts';
+import type { ClusterNodeInit } from './model.ts';
 
 export { renderPlan } from './plan/render.ts';
+export type { ClusterNodeInit } from './model.ts';
 export { decide };
-
-export interface ClusterNodeInit {
-  config: CompiledConfig;
-  /** This server's name (one of `config.servers`). */
-  self: string;
-  /** Opaque, from the shell; different on every daemon start. */
-  incarnation: string;
-  nowMs: number;
-  /** What the previous daemon run persisted (null on first start). */
-  persisted: PersistedState | null;
-}
 
 /** Decide/commit passes per step before giving up (each pass must change something to continue). */
 const MAX_PASSES = 32;
@@ -78,44 +61,7 @@ export class ClusterNode {
   #lastSend: { key: string; at: number } | null = null;
 
   constructor(init: ClusterNodeInit) {
-    const ix = indexConfig(init.config);
-    if (!ix.servers.has(init.self)) throw new RangeError(`server ${init.self} is not in the cluster configuration`);
-    const p = init.persisted;
-    const s: NodeState = {
-      ix,
-      self: init.self,
-      incarnation: init.incarnation,
-      nowMs: init.nowMs,
-      daemonStartMs: init.nowMs,
-      service: 'stopped',
-      serviceWanted: p?.serviceWanted ?? 'running',
-      serviceStartMs: null,
-      goingDown: null,
-      peers: {},
-      contactAtMs: null,
-      isolation: null,
-      np: {},
-      npCheck: { inflight: null, lastIssuedAt: null, wantedAt: null },
-      witness: { inflight: null, lastIssuedAt: null, wantedAt: null, state: 'unknown', detail: '', lastOk: null },
-      groups: {},
-      resources: {},
-      monitors: {},
-      marks: structuredClone(p?.failedGroups ?? {}),
-      resetEpochs: structuredClone(p?.resetEpochs ?? {}),
-      grants: {},
-      nextClaim: 0,
-      nextReleaseId: 0,
-      nextActionId: 0,
-      actions: {},
-      pendingReplies: [],
-    };
-    for (const srv of init.config.servers) if (srv.name !== init.self) s.peers[srv.name] = newPeer(srv.name);
-    for (const t of init.config.cluster.networkPartition.http) s.np[t.name] = { name: t.name, last: null, lastOkSentAt: null, alerted: null };
-    for (const g of init.config.groups) {
-      s.groups[g.name] = newLocalGroup(g.name);
-      for (const r of g.resources) s.resources[r] = newLocalResource(r, g.name, true);
-    }
-    for (const m of init.config.monitors) s.monitors[m.name] = newMonitor(m.name);
+    const s = createNodeState(init);
     this.#s = s;
     if (s.serviceWanted === 'running') startService(s, init.nowMs, this.#out);
     this.#settle(init.nowMs);
@@ -136,7 +82,11 @@ export class ClusterNode {
     const now = s.nowMs;
     const key = reportContentKey(s);
     let send = null;
-    if (this.#lastSend === null || key !== this.#lastSend.key || now >= this.#lastSend.at + s.ix.config.cluster.heartbeat.intervalMs) {
+    if (
+      this.#lastSend === null ||
+      key !== this.#lastSend.key ||
+      now >= this.#lastSend.at + s.ix.config.cluster.heartbeat.intervalMs
+    ) {
       this.#seq += 1;
       send = buildReport(s, this.#seq, now);
       this.#lastSend = { key, at: now };

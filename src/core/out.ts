@@ -62,7 +62,13 @@ export class Out {
   /** Persisted state (marks, serviceWanted, reset epochs) changed. */
   persistDirty = false;
 
-  alert(level: AlertEntry['level'], objectKind: AlertEntry['objectKind'], object: string, code: AlertCode, message: string): void {
+  alert(
+    level: AlertEntry['level'],
+    objectKind: AlertEntry['objectKind'],
+    object: string,
+    code: AlertCode,
+    message: string,
+  ): void {
     this.alerts.push({ level, objectKind, object, code, message });
   }
 
@@ -72,7 +78,12 @@ export class Out {
 
   /** Take everything collected so far and start empty. */
   drain(): { actions: Action[]; alerts: AlertEntry[]; diagnostics: Diagnostic[]; replies: OperatorReply[] } {
-    const r = { actions: this.actions, alerts: this.alerts, diagnostics: this.diagnostics, replies: this.replies };
+    const r = {
+      actions: this.actions,
+      alerts: this.alerts,
+      diagnostics: this.diagnostics,
+      replies: this.replies,
+    };
     this.actions = [];
     this.alerts = [];
     this.diagnostics = [];

@@ -1,8 +1,8 @@
 /**
  * The heartbeat report this server sends (`PeerReport`, docs/architecture.md "Heartbeats") and what
  * survives a restart (`PersistedState`). `reportContentKey` is the report without its sequence number, send
- * time and echoes: when it changes the report goes out at once instead of at the next interval (echoes are
- * excluded, or every received heartbeat would trigger a send back).
+ * time and echo times: when it changes the report goes out at once instead of at the next interval (echo
+ * times are excluded, or every received heartbeat would trigger a send back; a new peer incarnation counts).
  */
 import { localGroupState } from './group-state.ts';
 import { markedSelf, type NodeState } from './model.ts';
@@ -42,7 +42,9 @@ function reportBody(s: NodeState): ReportBody {
 }
 
 export function reportContentKey(s: NodeState): string {
-  return JSON.stringify(reportBody(s));
+  // Peer incarnations count as content: a peer that (re)starts hears us at once (and gets its echo).
+  const heard = Object.values(s.peers).map((p) => p.report?.incarnation ?? '');
+  return JSON.stringify([reportBody(s), heard]);
 }
 
 export function buildReport(s: NodeState, seq: number, now: number): PeerReport {

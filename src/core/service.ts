@@ -16,7 +16,13 @@ import type { ResourceAction } from './types.ts';
 export function startService(s: NodeState, now: number, out: Out): void {
   s.service = 'starting';
   s.serviceStartMs = now;
-  out.alert('info', 'cluster', s.self, AlertCode.serviceStarting, `The cluster service is starting on ${s.self}.`);
+  out.alert(
+    'info',
+    'cluster',
+    s.self,
+    AlertCode.serviceStarting,
+    `The cluster service is starting on ${s.self}.`,
+  );
   for (const g of s.ix.config.groups) {
     const lg = s.groups[g.name];
     if (lg) lg.release = null;
@@ -56,7 +62,13 @@ export function checkSync(s: NodeState, now: number, out: Out): void {
   if (!all && !timedOut) return;
   s.service = 'running';
   const how = all ? 'every server is heard' : `sync wait of ${s.ix.config.cluster.syncWaitMs} ms passed`;
-  out.alert('info', 'cluster', s.self, AlertCode.serviceRunning, `The cluster service is running on ${s.self} (${how}).`);
+  out.alert(
+    'info',
+    'cluster',
+    s.self,
+    AlertCode.serviceRunning,
+    `The cluster service is running on ${s.self} (${how}).`,
+  );
   initialNeeds(s, now);
 }
 
@@ -82,7 +94,8 @@ export function scheduleChecks(s: NodeState, now: number, out: Out): void {
   const cl = s.ix.config.cluster;
   const I = cl.heartbeat.intervalMs;
   const targets = cl.networkPartition.http;
-  if (inflightExpired(s.npCheck, now, Math.max(0, ...targets.map((t) => t.timeoutMs)) + I)) s.npCheck.inflight = null;
+  if (inflightExpired(s.npCheck, now, Math.max(0, ...targets.map((t) => t.timeoutMs)) + I))
+    s.npCheck.inflight = null;
   if (targets.length > 0 && s.service !== 'stopped') {
     const interval = leaseAtRisk(s, now) ? I : Math.min(...targets.map((t) => t.intervalMs));
     if (due(s.npCheck, now, interval)) {
@@ -112,28 +125,54 @@ export function scheduleChecks(s: NodeState, now: number, out: Out): void {
 }
 
 function npReason(s: NodeState, now: number): string {
-  const lost = Object.values(s.peers).filter((p) => p.seen === 'lost' && (p.lostAtMs ?? -1) >= (s.npCheck.lastIssuedAt ?? -1));
-  if (lost.length > 0 && s.npCheck.wantedAt === now) return `NP resolution: ${lost.map((p) => p.name).join(', ')} lost`;
+  const lost = Object.values(s.peers).filter(
+    (p) => p.seen === 'lost' && (p.lostAtMs ?? -1) >= (s.npCheck.lastIssuedAt ?? -1),
+  );
+  if (lost.length > 0 && s.npCheck.wantedAt === now)
+    return `NP resolution: ${lost.map((p) => p.name).join(', ')} lost`;
   return leaseAtRisk(s, now) ? 'NP check (lease at risk)' : 'NP check (interval)';
 }
 
 /** An NP target answered (or failed). */
-export function onNpResult(s: NodeState, target: string, ok: boolean, sentAtMs: number, detail: string, out: Out): void {
+export function onNpResult(
+  s: NodeState,
+  target: string,
+  ok: boolean,
+  sentAtMs: number,
+  detail: string,
+  out: Out,
+): void {
   const t = s.np[target];
   if (!t) return;
   if (t.last === null || sentAtMs >= t.last.sentAtMs) t.last = { ok, sentAtMs, detail };
   if (ok) {
     t.lastOkSentAt = Math.max(t.lastOkSentAt ?? sentAtMs, sentAtMs);
-    if (!s.ix.config.cluster.witness) s.contactAtMs = Math.max(s.contactAtMs ?? sentAtMs, Math.min(sentAtMs, s.nowMs));
+    if (!s.ix.config.cluster.witness)
+      s.contactAtMs = Math.max(s.contactAtMs ?? sentAtMs, Math.min(sentAtMs, s.nowMs));
   }
   const state = t.last.ok ? 'normal' : 'error';
   if (state !== t.alerted) {
-    if (state === 'error') out.alert('warning', 'np', target, AlertCode.npTargetError, `NP target ${target} does not answer from ${s.self}: ${detail}.`);
-    else if (t.alerted !== null) out.alert('info', 'np', target, AlertCode.npTargetNormal, `NP target ${target} answers again from ${s.self}.`);
+    if (state === 'error')
+      out.alert(
+        'warning',
+        'np',
+        target,
+        AlertCode.npTargetError,
+        `NP target ${target} does not answer from ${s.self}: ${detail}.`,
+      );
+    else if (t.alerted !== null)
+      out.alert(
+        'info',
+        'np',
+        target,
+        AlertCode.npTargetNormal,
+        `NP target ${target} answers again from ${s.self}.`,
+      );
     t.alerted = state;
   }
   const inf = s.npCheck.inflight;
-  if (inf && Object.values(s.np).every((x) => x.last !== null && x.last.sentAtMs >= inf.issuedAt)) s.npCheck.inflight = null;
+  if (inf && Object.values(s.np).every((x) => x.last !== null && x.last.sentAtMs >= inf.issuedAt))
+    s.npCheck.inflight = null;
 }
 
 /** The witness answered (or failed); relayed peers are taken in by the caller. */
@@ -142,13 +181,28 @@ export function onWitnessAnswer(s: NodeState, ok: boolean, sentAtMs: number, det
   if (inf && sentAtMs >= inf.issuedAt) s.witness.inflight = null;
   if (ok) {
     s.contactAtMs = Math.max(s.contactAtMs ?? sentAtMs, Math.min(sentAtMs, s.nowMs));
-    if (!s.witness.lastOk || sentAtMs >= s.witness.lastOk.sentAtMs) s.witness.lastOk = { sentAtMs, atMs: s.nowMs };
-    if (s.witness.state === 'error') out.alert('info', 'witness', 'witness', AlertCode.witnessNormal, `The witness answers ${s.self} again.`);
+    if (!s.witness.lastOk || sentAtMs >= s.witness.lastOk.sentAtMs)
+      s.witness.lastOk = { sentAtMs, atMs: s.nowMs };
+    if (s.witness.state === 'error')
+      out.alert(
+        'info',
+        'witness',
+        'witness',
+        AlertCode.witnessNormal,
+        `The witness answers ${s.self} again.`,
+      );
     s.witness.state = 'normal';
     s.witness.detail = '';
     return;
   }
-  if (s.witness.state !== 'error') out.alert('warning', 'witness', 'witness', AlertCode.witnessError, `The witness does not answer ${s.self}: ${detail}.`);
+  if (s.witness.state !== 'error')
+    out.alert(
+      'warning',
+      'witness',
+      'witness',
+      AlertCode.witnessError,
+      `The witness does not answer ${s.self}: ${detail}.`,
+    );
   s.witness.state = 'error';
   s.witness.detail = detail;
 }
@@ -180,7 +234,8 @@ export function nextWake(s: NodeState, now: number, lastSendAt: number | null): 
   const targets = cl.networkPartition.http;
   if (targets.length > 0 && s.npCheck.lastIssuedAt !== null) {
     add(s.npCheck.lastIssuedAt + Math.min(I, ...targets.map((t) => t.intervalMs)));
-    if (s.npCheck.inflight) add(s.npCheck.inflight.issuedAt + Math.max(...targets.map((t) => t.timeoutMs)) + I);
+    if (s.npCheck.inflight)
+      add(s.npCheck.inflight.issuedAt + Math.max(...targets.map((t) => t.timeoutMs)) + I);
   }
   if (cl.witness && s.witness.lastIssuedAt !== null) {
     add(s.witness.lastIssuedAt + Math.min(I, cl.witness.intervalMs));

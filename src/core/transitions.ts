@@ -13,7 +13,13 @@
  * - never start a resource of a group this server does not own, or whose dependencies are not online.
  */
 import type { Intent } from './plan/decide.ts';
-import { groupLocalResources, hasLocalActivity, isResourceActive, localGroupState, probesDone } from './group-state.ts';
+import {
+  groupLocalResources,
+  hasLocalActivity,
+  isResourceActive,
+  localGroupState,
+  probesDone,
+} from './group-state.ts';
 import { hasLease } from './membership/lease.ts';
 import { markedSelf, nextId, type NodeState, type StopIntent } from './model.ts';
 import { AlertCode, type Out } from './out.ts';
@@ -32,7 +38,11 @@ export const Refusal = {
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];
 
 function refuse(out: Out, code: Refusal, intent: Intent, detail: string): false {
-  out.diag('error', `invariant refused: ${detail}`, { code, intent: intent.kind, group: 'group' in intent ? intent.group : null });
+  out.diag('error', `invariant refused: ${detail}`, {
+    code,
+    intent: intent.kind,
+    group: 'group' in intent ? intent.group : null,
+  });
   return false;
 }
 
@@ -43,9 +53,21 @@ export function commitIntent(s: NodeState, intent: Intent, now: number, out: Out
       const lg = s.groups[intent.group];
       if (!lg || lg.claim !== null || lg.owner) return false;
       const holders = otherActiveHolders(s, intent.group, now);
-      if (holders.length > 0) return refuse(out, Refusal.doubleActivation, intent, `claim ${intent.group} while active on ${holders.join(', ')}`);
+      if (holders.length > 0)
+        return refuse(
+          out,
+          Refusal.doubleActivation,
+          intent,
+          `claim ${intent.group} while active on ${holders.join(', ')}`,
+        );
       const g = s.grants[intent.group];
-      if (g && g.server !== s.self) return refuse(out, Refusal.grantConflict, intent, `claim ${intent.group} while granted to ${g.server}`);
+      if (g && g.server !== s.self)
+        return refuse(
+          out,
+          Refusal.grantConflict,
+          intent,
+          `claim ${intent.group} while granted to ${g.server}`,
+        );
       s.nextClaim += 1;
       lg.claim = s.nextClaim;
       out.diag('info', 'claim', { group: intent.group, claim: lg.claim });
@@ -85,14 +107,25 @@ export function commitIntent(s: NodeState, intent: Intent, now: number, out: Out
     case 'service-stopped':
       if (s.service !== 'stopping') return false;
       s.service = 'stopped';
-      out.alert('info', 'cluster', s.self, AlertCode.serviceStopped, `The cluster service stopped on ${s.self}.`);
+      out.alert(
+        'info',
+        'cluster',
+        s.self,
+        AlertCode.serviceStopped,
+        `The cluster service stopped on ${s.self}.`,
+      );
       return true;
     case 'isolation-action':
       return isolationAction(s, out);
   }
 }
 
-function commitGrant(s: NodeState, intent: Extract<Intent, { kind: 'grant' }>, now: number, out: Out): boolean {
+function commitGrant(
+  s: NodeState,
+  intent: Extract<Intent, { kind: 'grant' }>,
+  now: number,
+  out: Out,
+): boolean {
   const cur = s.grants[intent.group];
   if (intent.grant === null) {
     if (!cur) return false;
@@ -107,29 +140,65 @@ function commitGrant(s: NodeState, intent: Extract<Intent, { kind: 'grant' }>, n
     return refuse(out, Refusal.grantConflict, intent, `grant ${intent.group} while claiming or running it`);
   }
   const others = otherActiveHolders(s, intent.group, now).filter((h) => h !== want.server);
-  if (others.length > 0) return refuse(out, Refusal.doubleActivation, intent, `grant ${intent.group} to ${want.server} while active on ${others.join(', ')}`);
+  if (others.length > 0)
+    return refuse(
+      out,
+      Refusal.doubleActivation,
+      intent,
+      `grant ${intent.group} to ${want.server} while active on ${others.join(', ')}`,
+    );
   if (cur?.server === want.server && cur.claim === want.claim) return false;
   s.grants[intent.group] = { server: want.server, claim: want.claim };
   out.diag('info', 'grant', { group: intent.group, to: want.server, claim: want.claim });
   return true;
 }
 
-function commitOwner(s: NodeState, intent: Extract<Intent, { kind: 'become-owner' }>, now: number, out: Out): boolean {
+function commitOwner(
+  s: NodeState,
+  intent: Extract<Intent, { kind: 'become-owner' }>,
+  now: number,
+  out: Out,
+): boolean {
   const lg = s.groups[intent.group];
   if (!lg || lg.owner) return false;
-  if (lg.claim === null) return refuse(out, Refusal.notGranted, intent, `start ${intent.group} without a claim`);
+  if (lg.claim === null)
+    return refuse(out, Refusal.notGranted, intent, `start ${intent.group} without a claim`);
   const holders = otherActiveHolders(s, intent.group, now);
-  if (holders.length > 0) return refuse(out, Refusal.doubleActivation, intent, `start ${intent.group} while active on ${holders.join(', ')}`);
+  if (holders.length > 0)
+    return refuse(
+      out,
+      Refusal.doubleActivation,
+      intent,
+      `start ${intent.group} while active on ${holders.join(', ')}`,
+    );
   const hc = higherClaimant(s, intent.group, now);
-  if (hc) return refuse(out, Refusal.doubleActivation, intent, `start ${intent.group} while ${hc.server} claims it with precedence`);
+  if (hc)
+    return refuse(
+      out,
+      Refusal.doubleActivation,
+      intent,
+      `start ${intent.group} while ${hc.server} claims it with precedence`,
+    );
   const blockers = grantBlockers(s, intent.group, lg.claim, now);
-  if (blockers.length > 0) return refuse(out, Refusal.notGranted, intent, `start ${intent.group} before grants of ${blockers.join(', ')}`);
+  if (blockers.length > 0)
+    return refuse(
+      out,
+      Refusal.notGranted,
+      intent,
+      `start ${intent.group} before grants of ${blockers.join(', ')}`,
+    );
   const inel = selfIneligible(s, intent.group);
   if (inel !== null || s.service !== 'running' || !hasLease(s, now) || !probesDone(s, intent.group)) {
-    return refuse(out, Refusal.notEligible, intent, `start ${intent.group}: ${inel ?? `service ${s.service}, lease or probes`}`);
+    return refuse(
+      out,
+      Refusal.notEligible,
+      intent,
+      `start ${intent.group}: ${inel ?? `service ${s.service}, lease or probes`}`,
+    );
   }
   const g = s.grants[intent.group];
-  if (g) return refuse(out, Refusal.grantConflict, intent, `start ${intent.group} while granted to ${g.server}`);
+  if (g)
+    return refuse(out, Refusal.grantConflict, intent, `start ${intent.group} while granted to ${g.server}`);
   lg.owner = true;
   lg.goal = 'online';
   lg.start = intent.start;
@@ -145,20 +214,40 @@ function commitOwner(s: NodeState, intent: Extract<Intent, { kind: 'become-owner
     if (r.state !== 'offline' && r.state !== 'online') r.restart = true;
   }
   const how = intent.adopt ? 'adopting' : 'starting';
-  out.alert('info', 'group', intent.group, AlertCode.groupStarting, `Group ${intent.group} is ${how} on ${s.self} (${intent.start.reason}).`);
+  out.alert(
+    'info',
+    'group',
+    intent.group,
+    AlertCode.groupStarting,
+    `Group ${intent.group} is ${how} on ${s.self} (${intent.start.reason}).`,
+  );
   return true;
 }
 
-function commitStart(s: NodeState, intent: Extract<Intent, { kind: 'start' }>, now: number, out: Out): boolean {
+function commitStart(
+  s: NodeState,
+  intent: Extract<Intent, { kind: 'start' }>,
+  now: number,
+  out: Out,
+): boolean {
   const lg = s.groups[intent.group];
   const r = s.resources[intent.resource];
   const cfg = s.ix.resources.get(intent.resource);
   if (!lg || !r || !cfg || r.inflight || r.state !== 'offline' || r.restart) return false;
-  if (!lg.owner || lg.goal !== 'online' || lg.stop) return refuse(out, Refusal.notOwner, intent, `start ${intent.resource} of ${intent.group}, not owned here`);
+  if (!lg.owner || lg.goal !== 'online' || lg.stop)
+    return refuse(
+      out,
+      Refusal.notOwner,
+      intent,
+      `start ${intent.resource} of ${intent.group}, not owned here`,
+    );
   if (!cfg.dependsOn.every((d) => s.resources[d]?.state === 'online')) return false;
   const holders = otherActiveHolders(s, intent.group, now);
   if (holders.length > 0) {
-    out.diag('debug', 'resource start deferred: group active elsewhere', { resource: intent.resource, on: holders.join(',') });
+    out.diag('debug', 'resource start deferred: group active elsewhere', {
+      resource: intent.resource,
+      on: holders.join(','),
+    });
     return false;
   }
   const a: ResourceAction = {
@@ -211,7 +300,13 @@ export function beginStop(s: NodeState, group: string, stop: StopIntent, out: Ou
   lg.stop = stop;
   lg.goal = 'offline';
   lg.claim = null;
-  out.alert('info', 'group', group, AlertCode.groupStopping, `Group ${group} is stopping on ${s.self} (${stop.reason}).`);
+  out.alert(
+    'info',
+    'group',
+    group,
+    AlertCode.groupStopping,
+    `Group ${group} is stopping on ${s.self} (${stop.reason}).`,
+  );
 }
 
 /** Every resource of a stopping group is offline: finish the stop (release, hold) and forget ownership. */
@@ -236,6 +331,18 @@ function settle(s: NodeState, group: string, out: Out): boolean {
   if (stop?.release) {
     s.nextReleaseId += 1;
     lg.release = { id: s.nextReleaseId, ...stop.release };
+    // Keep the need here too: should the target not take the group, whoever the rule picks next does
+    // (this server only when it may run the group).
+    const { to, rule, kind, reason } = stop.release;
+    lg.need = {
+      event: 'START',
+      from: null,
+      to,
+      rule,
+      reason: `${kind}: ${reason}`,
+      operator: false,
+      exclude: null,
+    };
   }
   if (stop?.hold) lg.hold = true;
   out.diag('info', 'group settled offline', { group, why: stop?.kind ?? 'none' });
@@ -256,14 +363,26 @@ export function issueOsAction(s: NodeState, action: 'shutdown' | 'reboot', reaso
   const id = nextId(s);
   s.actions[id] = { kind: 'os' };
   out.actions.push({ id, kind: 'os', action, command: s.ix.config.cluster.osActions[action], reason });
-  out.alert('error', 'server', s.self, AlertCode.osAction, `${action === 'shutdown' ? 'Shutting down' : 'Rebooting'} ${s.self}: ${reason}.`);
+  out.alert(
+    'error',
+    'server',
+    s.self,
+    AlertCode.osAction,
+    `${action === 'shutdown' ? 'Shutting down' : 'Rebooting'} ${s.self}: ${reason}.`,
+  );
 }
 
 /** Leave the cluster (the service stops once every group is offline). */
 export function beginLeave(s: NodeState, reason: string, out: Out): void {
   if (s.service !== 'running' && s.service !== 'starting') return;
   s.service = 'stopping';
-  out.alert('info', 'cluster', s.self, AlertCode.serviceStopping, `The cluster service is stopping on ${s.self} (${reason}).`);
+  out.alert(
+    'info',
+    'cluster',
+    s.self,
+    AlertCode.serviceStopping,
+    `The cluster service is stopping on ${s.self} (${reason}).`,
+  );
 }
 
 function isolationAction(s: NodeState, out: Out): boolean {
@@ -275,7 +394,13 @@ function isolationAction(s: NodeState, out: Out): boolean {
   if (action === 'shutdown' || action === 'reboot') issueOsAction(s, action, `isolated (${iso.cause})`, out);
   else if (action === 'stop-cluster-service' && s.service !== 'stopped') {
     s.service = 'stopped';
-    out.alert('error', 'cluster', s.self, AlertCode.serviceStopped, `The cluster service stopped on ${s.self} because it was isolated; run tandem cluster start to rejoin.`);
+    out.alert(
+      'error',
+      'cluster',
+      s.self,
+      AlertCode.serviceStopped,
+      `The cluster service stopped on ${s.self} because it was isolated; run tandem cluster start to rejoin.`,
+    );
   }
   return true;
 }
@@ -289,12 +414,20 @@ export function reportGroupChanges(s: NodeState, out: Out): void {
     if (st === lg.lastState) continue;
     const prev = lg.lastState;
     lg.lastState = st;
-    if (st === 'online') out.alert('info', 'group', g.name, AlertCode.groupOnline, `Group ${g.name} is online on ${s.self}.`);
-    else if (st === 'offline' && prev !== 'offline') out.alert('info', 'group', g.name, AlertCode.groupOffline, `Group ${g.name} is offline on ${s.self}.`);
+    if (st === 'online')
+      out.alert('info', 'group', g.name, AlertCode.groupOnline, `Group ${g.name} is online on ${s.self}.`);
+    else if (st === 'offline' && prev !== 'offline')
+      out.alert('info', 'group', g.name, AlertCode.groupOffline, `Group ${g.name} is offline on ${s.self}.`);
     else if (st === 'error') {
       const bad = groupLocalResources(s, g.name).find((r) => r.state === 'error');
       const detail = bad?.lastError ? ` Resource ${bad.name}: ${bad.lastError.message}` : '';
-      out.alert('error', 'group', g.name, AlertCode.groupError, `Group ${g.name} is in error on ${s.self}.${detail}`);
+      out.alert(
+        'error',
+        'group',
+        g.name,
+        AlertCode.groupError,
+        `Group ${g.name} is in error on ${s.self}.${detail}`,
+      );
     }
   }
 }

@@ -39,7 +39,10 @@ export interface PeerReport {
    * failover, failback, leaving the cluster, isolation); `hold` after an operator stopped it (peers then do
    * not start it on their own at cluster start).
    */
-  groups: Record<string, { state: GroupLocalState; claim: number | null; release?: GroupRelease; hold?: boolean }>;
+  groups: Record<
+    string,
+    { state: GroupLocalState; claim: number | null; release?: GroupRelease; hold?: boolean }
+  >;
   /** For each group, the claim this server grants: `{ server, claim }`. */
   grants: Record<string, { server: string; claim: number }>;
   /** Groups that failed on the sender and may not be placed there (failover marks). */

@@ -6,6 +6,7 @@
 import type { OperatorOp, OperatorReply, Plan } from '../core/types.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { AlertLog, AlertRecord } from '../ports/store.ts';
+import type { TransportStats } from '../ports/transport.ts';
 import type { CompiledConfig } from '../shared/config/types.ts';
 import type { StatusDoc } from '../shared/status.ts';
 import type { DaemonControl } from './control.ts';
@@ -19,6 +20,8 @@ export interface ControlOptions {
   logger: Logger;
   /** The core's plain-text plan renderer (`renderPlan` of src/core/node.ts). */
   renderPlan: (plan: Plan) => string;
+  /** Heartbeat transport counters, shown on the local server's status entry. */
+  transportStats?: () => TransportStats;
 }
 
 export class LoopControl implements DaemonControl {
@@ -33,7 +36,15 @@ export class LoopControl implements DaemonControl {
   }
 
   status(): StatusDoc {
-    return this.#o.loop.view().status;
+    const status = this.#o.loop.view().status;
+    const stats = this.#o.transportStats?.();
+    if (!stats) return status;
+    return {
+      ...status,
+      servers: status.servers.map((s) =>
+        s.name === this.server ? { ...s, heartbeatStats: { ...stats } } : s,
+      ),
+    };
   }
 
   plan(): Plan {

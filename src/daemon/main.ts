@@ -247,6 +247,7 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
     alertLog,
     logger: logger.child({ component: 'control' }),
     renderPlan,
+    transportStats: () => transport.stats(),
   });
   const api = await createApiServer({
     control,

@@ -21,12 +21,22 @@ export interface MessageEntry {
 }
 
 /** `Failed to start the resource exec1. (3 : The start command exited with status 1.)` */
-export function formatResourceFailure(verb: 'start' | 'stop', resource: string, code: number, message: string): string {
+export function formatResourceFailure(
+  verb: 'start' | 'stop',
+  resource: string,
+  code: number,
+  message: string,
+): string {
   return `Failed to ${verb} the resource ${resource}. (${code} : ${message})`;
 }
 
 /** `Monitor custom1 detected an error. (1 : ...)` and `Monitor awsazw1 is in the warning status. (105 : ...)` */
-export function formatMonitorProblem(monitor: string, level: 'error' | 'warning', code: number, message: string): string {
+export function formatMonitorProblem(
+  monitor: string,
+  level: 'error' | 'warning',
+  code: number,
+  message: string,
+): string {
   return level === 'error'
     ? `Monitor ${monitor} detected an error. (${code} : ${message})`
     : `Monitor ${monitor} is in the warning status. (${code} : ${message})`;

@@ -35,6 +35,15 @@ export interface ServerStatus {
   heardVia?: 'self' | 'interconnect' | 'witness' | 'none';
   heartbeats: HeartbeatStatus[];
   np: NpStatus[];
+  /** Local server only: heartbeat packets sent, received and dropped (by reason) since the daemon started. */
+  heartbeatStats?: {
+    sent: number;
+    received: number;
+    droppedUnsigned: number;
+    droppedForeign: number;
+    droppedReplayed: number;
+    droppedMalformed: number;
+  };
   /** Present when that server's config hash differs from ours. */
   configMismatch?: { ours: string; theirs: string } | null;
 }

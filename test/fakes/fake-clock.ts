@@ -48,7 +48,9 @@ export class FakeClock implements Clock {
   /** Time of the next live timer, or null. */
   nextAt(): number | null {
     let best: Pending | null = null;
-    for (const t of this.#timers) if (!t.cancelled && (best === null || t.at < best.at || (t.at === best.at && t.seq < best.seq))) best = t;
+    for (const t of this.#timers)
+      if (!t.cancelled && (best === null || t.at < best.at || (t.at === best.at && t.seq < best.seq)))
+        best = t;
     return best === null ? null : best.at;
   }
 

@@ -20,8 +20,11 @@ const requireAll = process.env.TANDEM_REQUIRE_ALL === '1';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasIp = spawnSync('ip', ['-V']).status === 0;
 const canNetns = isRoot && hasIp && spawnSync('ip', ['netns', 'list']).status === 0;
-const skip = canNetns ? false : 'needs root and iproute2 for network namespaces (apt-get install iproute2; run as root)';
-if (skip && requireAll) throw new Error(`TANDEM_REQUIRE_ALL=1 but the network-namespace test cannot run: ${skip}`);
+const skip = canNetns
+  ? false
+  : 'needs root and iproute2 for network namespaces (apt-get install iproute2; run as root)';
+if (skip && requireAll)
+  throw new Error(`TANDEM_REQUIRE_ALL=1 but the network-namespace test cannot run: ${skip}`);
 
 const tag = `t${process.pid % 100000}`;
 const NS = { a: `tnd-${tag}-a`, b: `tnd-${tag}-b`, hub: `tnd-${tag}-hub` };
@@ -35,7 +38,20 @@ function setupNetwork(): void {
   for (const n of Object.values(NS)) sh(['netns', 'add', n]);
   for (const n of Object.values(NS)) sh(['-n', n, 'link', 'set', 'lo', 'up']);
   // interconnect a <-> b
-  sh(['link', 'add', `ic-${tag}a`, 'netns', NS.a, 'type', 'veth', 'peer', 'name', `ic-${tag}b`, 'netns', NS.b]);
+  sh([
+    'link',
+    'add',
+    `ic-${tag}a`,
+    'netns',
+    NS.a,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    `ic-${tag}b`,
+    'netns',
+    NS.b,
+  ]);
   sh(['-n', NS.a, 'addr', 'add', '10.213.1.1/24', 'dev', `ic-${tag}a`]);
   sh(['-n', NS.b, 'addr', 'add', '10.213.1.2/24', 'dev', `ic-${tag}b`]);
   sh(['-n', NS.a, 'link', 'set', `ic-${tag}a`, 'up']);
@@ -49,7 +65,20 @@ function setupNetwork(): void {
     ['b', '10.213.2.2/24'],
   ] as const) {
     const ns = NS[side];
-    sh(['link', 'add', `up-${tag}${side}`, 'netns', ns, 'type', 'veth', 'peer', 'name', `hp-${tag}${side}`, 'netns', NS.hub]);
+    sh([
+      'link',
+      'add',
+      `up-${tag}${side}`,
+      'netns',
+      ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `hp-${tag}${side}`,
+      'netns',
+      NS.hub,
+    ]);
     sh(['-n', ns, 'addr', 'add', addr, 'dev', `up-${tag}${side}`]);
     sh(['-n', ns, 'link', 'set', `up-${tag}${side}`, 'up']);
     sh(['-n', NS.hub, 'link', 'set', `hp-${tag}${side}`, 'master', 'br0']);
@@ -63,7 +92,11 @@ function teardownNetwork(): void {
 
 function nsSpawn(ns: string, args: string[], cwd: string, logFile: string): ChildProcess {
   const out = join(cwd, logFile);
-  const p = spawn('ip', ['netns', 'exec', ns, ...args], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', ns, ...args], {
+    cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const chunks: string[] = [];
   p.stdout?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
   p.stderr?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
@@ -93,20 +126,31 @@ async function waitFor<T>(what: string, fn: () => T | null, timeoutMs: number): 
   }
 }
 
-test('network namespaces: the isolated server stops and shuts down before the survivor takes over', { skip, timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-netns-'));
-  const procs: ChildProcess[] = [];
-  teardownNetwork();
-  setupNetwork();
-  try {
-    const secret = 'netns-secret-' + tag;
-    writeFileSync(join(dir, 'cluster.secret'), secret, { mode: 0o600 });
-    const stamp = 'date +%s%N';
-    writeFileSync(join(dir, 'start.sh'), `#!/bin/sh\necho "START $TANDEM_SERVER $TANDEM_EVENT $(${stamp})" >> ./events.log\n`, { mode: 0o755 });
-    writeFileSync(join(dir, 'stop.sh'), `#!/bin/sh\necho "STOP $TANDEM_SERVER $(${stamp})" >> ./events.log\n`, { mode: 0o755 });
-    writeFileSync(
-      join(dir, 'cluster.yaml'),
-      `cluster:
+test(
+  'network namespaces: the isolated server stops and shuts down before the survivor takes over',
+  { skip, timeout: 120_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-netns-'));
+    const procs: ChildProcess[] = [];
+    teardownNetwork();
+    setupNetwork();
+    try {
+      const secret = 'netns-secret-' + tag;
+      writeFileSync(join(dir, 'cluster.secret'), secret, { mode: 0o600 });
+      const stamp = 'date +%s%N';
+      writeFileSync(
+        join(dir, 'start.sh'),
+        `#!/bin/sh\necho "START $TANDEM_SERVER $TANDEM_EVENT $(${stamp})" >> ./events.log\n`,
+        { mode: 0o755 },
+      );
+      writeFileSync(
+        join(dir, 'stop.sh'),
+        `#!/bin/sh\necho "STOP $TANDEM_SERVER $(${stamp})" >> ./events.log\n`,
+        { mode: 0o755 },
+      );
+      writeFileSync(
+        join(dir, 'cluster.yaml'),
+        `cluster:
   name: netns
   secretFile: ./cluster.secret
   heartbeat: { interval: 200ms, timeout: 2s }
@@ -126,68 +170,95 @@ groups:
     resources:
       - { name: exec1, type: exec, start: ./start.sh, stop: ./stop.sh, timeout: 5s }
 `,
-    );
-    procs.push(
-      nsSpawn(
-        NS.hub,
-        [process.execPath, '-e', "require('http').createServer((q,r)=>r.writeHead(200).end()).listen(8080,'10.213.2.254')"],
-        dir,
-        'np.log',
-      ),
-    );
-    for (const [name, ns] of [
-      ['node-1', NS.a],
-      ['node-2', NS.b],
-    ] as const) {
-      mkdirSync(join(dir, 'state', name), { recursive: true });
-      procs.push(
-        nsSpawn(ns, [process.execPath, TANDEM, 'daemon', '--config', join(dir, 'cluster.yaml'), '--server', name, '--state-dir', join(dir, 'state', name)], dir, `${name}.log`),
       );
-    }
-    const token = apiToken(secret, 'netns');
-    type St = { groups: { name: string; state: string; server: string | null }[] };
-    await waitFor(
-      'group online on node-1',
-      () => {
-        const st = hubGet('http://10.213.2.2:29003/api/v1/status', token) as St | null;
-        const g = st?.groups.find((x) => x.name === 'failover1');
-        return g?.state === 'online' && g.server === 'node-1' ? true : null;
-      },
-      40_000,
-    );
-    // Isolate node-1: interconnect and uplink down.
-    sh(['-n', NS.a, 'link', 'set', `ic-${tag}a`, 'down']);
-    sh(['-n', NS.a, 'link', 'set', `up-${tag}a`, 'down']);
-    await waitFor(
-      'group online on node-2',
-      () => {
-        const st = hubGet('http://10.213.2.2:29003/api/v1/status', token) as St | null;
-        const g = st?.groups.find((x) => x.name === 'failover1');
-        return g?.state === 'online' && g.server === 'node-2' ? true : null;
-      },
-      30_000,
-    );
-    await waitFor('shutdown recorded', () => (existsSync(join(dir, 'os-actions.log')) ? true : null), 10_000);
-    const ev = readFileSync(join(dir, 'events.log'), 'utf8').trim().split('\n');
-    const stop1 = ev.find((l) => l.startsWith('STOP node-1'));
-    const start2 = ev.find((l) => l.startsWith('START node-2'));
-    assert.ok(stop1, `node-1 must stop its group:\n${ev.join('\n')}`);
-    assert.ok(start2, `node-2 must take over:\n${ev.join('\n')}`);
-    const t = (l: string) => BigInt(l.split(' ').pop()!);
-    assert.ok(t(stop1) < t(start2), `isolated node-1 stopped at ${t(stop1)} but node-2 started at ${t(start2)}`);
-    assert.match(start2, /FAILOVER/);
-    const os = readFileSync(join(dir, 'os-actions.log'), 'utf8');
-    assert.match(os, /^SHUTDOWN \d+/);
-    assert.ok(!existsSync(join(dir, 'state', 'node-2', 'os-actions.log')));
-  } finally {
-    for (const p of procs) {
-      try {
-        if (p.pid) process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        /* gone */
+      procs.push(
+        nsSpawn(
+          NS.hub,
+          [
+            process.execPath,
+            '-e',
+            "require('http').createServer((q,r)=>r.writeHead(200).end()).listen(8080,'10.213.2.254')",
+          ],
+          dir,
+          'np.log',
+        ),
+      );
+      for (const [name, ns] of [
+        ['node-1', NS.a],
+        ['node-2', NS.b],
+      ] as const) {
+        mkdirSync(join(dir, 'state', name), { recursive: true });
+        procs.push(
+          nsSpawn(
+            ns,
+            [
+              process.execPath,
+              TANDEM,
+              'daemon',
+              '--config',
+              join(dir, 'cluster.yaml'),
+              '--server',
+              name,
+              '--state-dir',
+              join(dir, 'state', name),
+            ],
+            dir,
+            `${name}.log`,
+          ),
+        );
       }
+      const token = apiToken(secret, 'netns');
+      type St = { groups: { name: string; state: string; server: string | null }[] };
+      await waitFor(
+        'group online on node-1',
+        () => {
+          const st = hubGet('http://10.213.2.2:29003/api/v1/status', token) as St | null;
+          const g = st?.groups.find((x) => x.name === 'failover1');
+          return g?.state === 'online' && g.server === 'node-1' ? true : null;
+        },
+        40_000,
+      );
+      // Isolate node-1: interconnect and uplink down.
+      sh(['-n', NS.a, 'link', 'set', `ic-${tag}a`, 'down']);
+      sh(['-n', NS.a, 'link', 'set', `up-${tag}a`, 'down']);
+      await waitFor(
+        'group online on node-2',
+        () => {
+          const st = hubGet('http://10.213.2.2:29003/api/v1/status', token) as St | null;
+          const g = st?.groups.find((x) => x.name === 'failover1');
+          return g?.state === 'online' && g.server === 'node-2' ? true : null;
+        },
+        30_000,
+      );
+      await waitFor(
+        'shutdown recorded',
+        () => (existsSync(join(dir, 'os-actions.log')) ? true : null),
+        10_000,
+      );
+      const ev = readFileSync(join(dir, 'events.log'), 'utf8').trim().split('\n');
+      const stop1 = ev.find((l) => l.startsWith('STOP node-1'));
+      const start2 = ev.find((l) => l.startsWith('START node-2'));
+      assert.ok(stop1, `node-1 must stop its group:\n${ev.join('\n')}`);
+      assert.ok(start2, `node-2 must take over:\n${ev.join('\n')}`);
+      const t = (l: string) => BigInt(l.split(' ').pop()!);
+      assert.ok(
+        t(stop1) < t(start2),
+        `isolated node-1 stopped at ${t(stop1)} but node-2 started at ${t(start2)}`,
+      );
+      assert.match(start2, /FAILOVER/);
+      const os = readFileSync(join(dir, 'os-actions.log'), 'utf8');
+      assert.match(os, /^SHUTDOWN \d+/);
+      assert.ok(!existsSync(join(dir, 'state', 'node-2', 'os-actions.log')));
+    } finally {
+      for (const p of procs) {
+        try {
+          if (p.pid) process.kill(-p.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      teardownNetwork();
+      rmSync(dir, { recursive: true, force: true });
     }
-    teardownNetwork();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -122,12 +122,16 @@ export class ProcCluster {
     mkdirSync(stateDir, { recursive: true });
     const config = opts.configPath ?? this.cd.configPath;
     const extraEnv = opts.env ?? {};
-    const proc = spawn(process.execPath, [TANDEM, 'daemon', '--config', config, '--server', name, '--state-dir', stateDir], {
-      cwd: this.cd.dir,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...extraEnv },
-    });
+    const proc = spawn(
+      process.execPath,
+      [TANDEM, 'daemon', '--config', config, '--server', name, '--state-dir', stateDir],
+      {
+        cwd: this.cd.dir,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...extraEnv },
+      },
+    );
     const output: string[] = [];
     proc.stdout?.setEncoding('utf8').on('data', (d: string) => output.push(d));
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => output.push(d));
@@ -143,7 +147,9 @@ export class ProcCluster {
     if (!d?.proc.pid) return;
     const pgids = new Set<number>([d.proc.pid]);
     const f = join(d.stateDir, 'run', 'pgids');
-    if (existsSync(f)) for (const l of readFileSync(f, 'utf8').split('\n')) if (/^\d+$/.test(l.trim())) pgids.add(Number(l.trim()));
+    if (existsSync(f))
+      for (const l of readFileSync(f, 'utf8').split('\n'))
+        if (/^\d+$/.test(l.trim())) pgids.add(Number(l.trim()));
     for (const g of pgids) {
       try {
         process.kill(-g, 'SIGKILL');
@@ -176,8 +182,18 @@ export class ProcCluster {
     return `http://${s.address}:${s.apiPort}`;
   }
 
-  async api<T = unknown>(name: string, method: 'GET' | 'POST', path: string, body?: unknown, token = this.cd.token): Promise<{ status: number; body: T }> {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) };
+  async api<T = unknown>(
+    name: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    token = this.cd.token,
+  ): Promise<{ status: number; body: T }> {
+    const init: RequestInit = {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(15_000),
+    };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { ...init.headers, 'content-type': 'application/json' };
@@ -197,13 +213,20 @@ export class ProcCluster {
   }
 
   /** Poll `fn` every `everyMs` until it returns a value that is not null/false, or throw after `timeoutMs`. */
-  async waitFor<T>(what: string, fn: () => Promise<T | null | false>, timeoutMs = 30_000, everyMs = 20): Promise<T> {
+  async waitFor<T>(
+    what: string,
+    fn: () => Promise<T | null | false>,
+    timeoutMs = 30_000,
+    everyMs = 20,
+  ): Promise<T> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();
       if (v !== null && v !== false) return v;
       if (Date.now() > end) {
-        const logs = [...this.daemons.values()].map((d) => `--- ${d.name}\n${d.output.join('').slice(-4000)}`).join('\n');
+        const logs = [...this.daemons.values()]
+          .map((d) => `--- ${d.name}\n${d.output.join('').slice(-4000)}`)
+          .join('\n');
         throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${logs}`);
       }
       await new Promise((r) => setTimeout(r, everyMs));

@@ -116,7 +116,13 @@ export class SimCluster {
     s.incarnation++;
     s.inflight.clear();
     const incarnation = `${String(this.now).padStart(15, '0')}-${name}-${s.incarnation}`;
-    s.node = new ClusterNode({ config: this.config, self: name, incarnation, nowMs: this.now, persisted: s.persisted });
+    s.node = new ClusterNode({
+      config: this.config,
+      self: name,
+      incarnation,
+      nowMs: this.now,
+      persisted: s.persisted,
+    });
     this.log.push(`${this.now} boot ${name}`);
     this.#drain(s);
   }
@@ -206,7 +212,8 @@ export class SimCluster {
       const on = this.activeOn(g.name);
       if (on.length > 1) {
         const message = `group ${g.name} active on ${on.join(' and ')}`;
-        if (!this.violations.some((v) => v.message === message)) this.violations.push({ atMs: this.now, message });
+        if (!this.violations.some((v) => v.message === message))
+          this.violations.push({ atMs: this.now, message });
       }
     }
   }
@@ -229,7 +236,8 @@ export class SimCluster {
       this.#broadcast(s, r.send);
     }
     for (const a of r.actions) this.#dispatch(s, a);
-    for (const al of r.alerts) this.log.push(`${this.now} ${s.name} alert ${al.level} ${al.code} ${al.object}: ${al.message}`);
+    for (const al of r.alerts)
+      this.log.push(`${this.now} ${s.name} alert ${al.level} ${al.code} ${al.object}: ${al.message}`);
     s.wake?.cancel();
     s.wake = null;
     if (r.wakeAtMs !== null) {
@@ -256,7 +264,13 @@ export class SimCluster {
     }
   }
 
-  #later(s: SimServer, actionId: string, delayMs: number, ev: () => CoreEvent | null, effect?: () => void): void {
+  #later(
+    s: SimServer,
+    actionId: string,
+    delayMs: number,
+    ev: () => CoreEvent | null,
+    effect?: () => void,
+  ): void {
     const inc = s.incarnation;
     s.inflight.add(actionId);
     this.clock.setTimer(delayMs, () => {
@@ -284,13 +298,24 @@ export class SimCluster {
             s,
             a.id,
             d,
-            () => done(fail ? { exec: 'done', result: 'failed', code: 1, message: 'simulated start failure' } : { exec: 'done', result: 'ok' }),
+            () =>
+              done(
+                fail
+                  ? { exec: 'done', result: 'failed', code: 1, message: 'simulated start failure' }
+                  : { exec: 'done', result: 'ok' },
+              ),
             () => {
               if (fail) s.active.delete(a.resource);
             },
           );
         } else if (a.verb === 'stop') {
-          this.#later(s, a.id, a.hard ? 1 : d, () => done({ exec: 'done', result: 'ok' }), () => s.active.delete(a.resource));
+          this.#later(
+            s,
+            a.id,
+            a.hard ? 1 : d,
+            () => done({ exec: 'done', result: 'ok' }),
+            () => s.active.delete(a.resource),
+          );
         } else {
           const running = s.active.has(a.resource);
           this.#later(s, a.id, 5, () => done({ exec: 'done', result: running ? 'running' : 'stopped' }));
@@ -300,7 +325,11 @@ export class SimCluster {
       case 'monitor': {
         const failing = s.failingMonitors.has(a.monitor);
         this.#later(s, a.id, 5, () =>
-          done(failing ? { exec: 'done', result: 'failed', code: 1, message: 'simulated monitor failure' } : { exec: 'done', result: 'running' }),
+          done(
+            failing
+              ? { exec: 'done', result: 'failed', code: 1, message: 'simulated monitor failure' }
+              : { exec: 'done', result: 'running' },
+          ),
         );
         return;
       }

@@ -12,7 +12,12 @@ import { parseConfigText } from '../../src/shared/config/index.ts';
 import type { CompiledConfig } from '../../src/shared/config/types.ts';
 import { SimCluster } from './sim-cluster.ts';
 
-function simConfig(opts: { servers: number; witness: boolean; np: boolean; isolation: string }): CompiledConfig {
+function simConfig(opts: {
+  servers: number;
+  witness: boolean;
+  np: boolean;
+  isolation: string;
+}): CompiledConfig {
   const names = Array.from({ length: opts.servers }, (_, i) => `node-${i + 1}`);
   const yaml = `
 cluster:
@@ -75,7 +80,10 @@ function cmdArb(n: number): fc.Arbitrary<Cmd> {
     { weight: 1, arbitrary: s.map((x) => ({ k: 'witness-cut' as const, s: x })) },
     { weight: 1, arbitrary: s.map((x) => ({ k: 'np-cut' as const, s: x })) },
     { weight: 2, arbitrary: fc.constant({ k: 'heal' as const }) },
-    { weight: 1, arbitrary: fc.tuple(s, fc.boolean()).map(([x, on]) => ({ k: 'monitor' as const, s: x, on })) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(s, fc.boolean()).map(([x, on]) => ({ k: 'monitor' as const, s: x, on })),
+    },
     { weight: 1, arbitrary: fc.tuple(s, s).map(([x, to]) => ({ k: 'move' as const, s: x, to })) },
     { weight: 6, arbitrary: fc.integer({ min: 100, max: 15_000 }).map((ms) => ({ k: 'run' as const, ms })) },
   );
@@ -149,7 +157,11 @@ function checkLiveness(sim: SimCluster, config: CompiledConfig, trace: string): 
     // A group left in error by a final action "none" is started by the operator, as an administrator would.
     sim.operate(names[0]!, { op: 'group-start', group: g.name });
     sim.run(20_000);
-    assert.equal(sim.fullyOnlineOn(g.name).length, 1, `group ${g.name} should run on exactly one server after healing\n${trace}`);
+    assert.equal(
+      sim.fullyOnlineOn(g.name).length,
+      1,
+      `group ${g.name} should run on exactly one server after healing\n${trace}`,
+    );
   }
 }
 
@@ -163,12 +175,16 @@ for (const setup of [
   test(`simulated cluster: ${setup.servers} servers, witness, np=${setup.np}, isolation=${setup.isolation}: never two active, all run after healing`, () => {
     const config = simConfig(setup);
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.array(cmdArb(setup.servers), { minLength: 1, maxLength: 12 }), (seed, cmds) => {
-        const { sim, trace } = runCase(config, seed, cmds);
-        assert.deepEqual(sim.violations, [], `safety violated\n${trace}`);
-        checkLiveness(sim, config, trace);
-        assert.deepEqual(sim.violations, [], `safety violated while healing\n${trace}`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.array(cmdArb(setup.servers), { minLength: 1, maxLength: 12 }),
+        (seed, cmds) => {
+          const { sim, trace } = runCase(config, seed, cmds);
+          assert.deepEqual(sim.violations, [], `safety violated\n${trace}`);
+          checkLiveness(sim, config, trace);
+          assert.deepEqual(sim.violations, [], `safety violated while healing\n${trace}`);
+        },
+      ),
       { numRuns: RUNS > 0 ? RUNS : setup.runs, seed: Number(process.env.TANDEM_SIM_SEED ?? '20261126') },
     );
   });

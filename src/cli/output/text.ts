@@ -19,7 +19,7 @@ function cap(state: string): string {
 }
 
 function seconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** One status row: `indent + name`, dots (top-level rows) or spaces to the column, `: State  detail`. */

@@ -4,7 +4,7 @@
  * may be taken over). A lost peer is down only when all of these hold:
  *
  * 1. the takeover wait passed: `lastHeard + max(T, lease + isolationStopTimeout + margin)`, where
- *    lastHeard is never taken earlier than this daemon's start;
+ *    lastHeard is never taken earlier than this daemon's start or the end of our last isolation;
  * 2. NP targets configured: a target answered 200 to a request sent after the loss, or another peer is
  *    still heard (then we are not the isolated one);
  * 3. witness configured: the witness answered a request sent at least `lease` after the peer was last
@@ -75,10 +75,11 @@ export function npConfirmed(s: NodeState, p: PeerRecord, now: number): boolean {
 /**
  * The time from which the lease argument counts for `p`: when we last heard it, but never before this
  * daemon started (our previous incarnation may have echoed `p`, renewing its lease, until then; a report
- * relayed by the witness can be older than that).
+ * relayed by the witness can be older than that) and never before our last isolation ended (while
+ * isolated we could not hear anybody: that silence says nothing about `p`).
  */
 export function leaseBase(s: NodeState, p: PeerRecord): number {
-  return Math.max(lastHeard(p) ?? s.daemonStartMs, s.daemonStartMs);
+  return Math.max(lastHeard(p) ?? s.daemonStartMs, s.daemonStartMs, s.isolationEndedAt ?? -Infinity);
 }
 
 /** Condition 3 of the module comment. */
@@ -94,7 +95,8 @@ export function takeoverAt(s: NodeState, p: PeerRecord): number {
 }
 
 export function isDown(s: NodeState, p: PeerRecord, now: number): boolean {
-  if (isHeard(s.ix, p, now)) return false;
+  // While isolated we hear nobody: that is no evidence about anyone (see leaseBase).
+  if (s.isolation || isHeard(s.ix, p, now)) return false;
   return now >= takeoverAt(s, p) && npConfirmed(s, p, now) && witnessConfirmed(s, p);
 }
 
@@ -113,6 +115,7 @@ export function isIgnorable(s: NodeState, p: PeerRecord, now: number): boolean {
 /** What keeps a lost peer from being down yet (for plans), or null when it is down or heard. */
 export function downBlocker(s: NodeState, p: PeerRecord, now: number): string | null {
   if (isHeard(s.ix, p, now)) return `${p.name} is heard`;
+  if (s.isolation) return `contact (${s.self} is isolated)`;
   const at = takeoverAt(s, p);
   if (now < at) return `${p.name}'s lease to expire at ${at} ms`;
   if (!npConfirmed(s, p, now)) return `an NP target to answer (${p.name} lost at ${lostAt(s, p)} ms)`;

@@ -10,26 +10,46 @@ import { downBlocker, isDown, isolationCause } from './lease.ts';
 import { heardVia, isHeard, lanHeard, lastHeard, lostAt } from './peers.ts';
 
 export function observeMembership(s: NodeState, now: number, out: Out): PeerRecord[] {
+  observeIsolation(s, now, out);
   const becameDown: PeerRecord[] = [];
   for (const p of Object.values(s.peers)) {
     const heard = isHeard(s.ix, p, now);
     const prev = p.seen;
-    const next = heard ? 'heard' : isDown(s, p, now) ? 'down' : p.seen === 'unknown' && !p.report ? 'unknown' : 'lost';
+    const next = heard
+      ? 'heard'
+      : isDown(s, p, now)
+        ? 'down'
+        : p.seen === 'unknown' && !p.report
+          ? 'unknown'
+          : 'lost';
     if (next === 'unknown' && now >= lostAt(s, p)) {
       // Never heard since the daemon started: counts as lost from then on (NP round, takeover wait).
       p.seen = 'lost';
       p.lostAtMs = now;
       s.npCheck.wantedAt = now;
       s.witness.wantedAt = now;
-      out.alert('warning', 'server', p.name, AlertCode.serverLost, `Server ${p.name} has not been heard since ${s.self} started.`);
+      out.alert(
+        'warning',
+        'server',
+        p.name,
+        AlertCode.serverLost,
+        `Server ${p.name} has not been heard since ${s.self} started.`,
+      );
       continue;
     }
     if (next !== prev) {
       p.seen = next;
       if (next === 'heard') {
         p.lostAtMs = null;
-        out.alert('info', 'server', p.name, AlertCode.serverUp, `Server ${p.name} is heard (${heardVia(s.ix, p, now)}).`);
-      } else if (next === 'lost') {
+        out.alert(
+          'info',
+          'server',
+          p.name,
+          AlertCode.serverUp,
+          `Server ${p.name} is heard (${heardVia(s.ix, p, now)}).`,
+        );
+      }
+      if (next === 'lost' || (next === 'down' && prev === 'heard')) {
         p.lostAtMs = now;
         s.npCheck.wantedAt = now;
         s.witness.wantedAt = now;
@@ -42,28 +62,61 @@ export function observeMembership(s: NodeState, now: number, out: Out): PeerReco
           `Server ${p.name} is lost: no heartbeat for ${s.ix.config.cluster.heartbeat.timeoutMs} ms (last heard at ${lh ?? 'never'} ms).`,
         );
         const blocker = downBlocker(s, p, now);
-        if (blocker) out.diag('info', 'waiting before taking over from a lost server', { server: p.name, waitingFor: blocker });
-      } else if (next === 'down') {
-        if (prev !== 'lost') p.lostAtMs = now;
+        if (blocker)
+          out.diag('info', 'waiting before taking over from a lost server', {
+            server: p.name,
+            waitingFor: blocker,
+          });
+      }
+      if (next === 'down' && prev === 'unknown') {
+        out.alert(
+          'warning',
+          'server',
+          p.name,
+          AlertCode.serverLost,
+          `Server ${p.name} has not been heard since ${s.self} started.`,
+        );
+      }
+      if (next === 'down') {
+        p.lostAtMs ??= now;
         becameDown.push(p);
-        out.alert('warning', 'server', p.name, AlertCode.serverDown, `Server ${p.name} is down; its groups may be taken over.`);
+        out.alert(
+          'warning',
+          'server',
+          p.name,
+          AlertCode.serverDown,
+          `Server ${p.name} is down; its groups may be taken over.`,
+        );
       }
     }
     observePaths(s, p, heard, now, out);
   }
-  observeIsolation(s, now, out);
   return becameDown;
 }
 
 function observePaths(s: NodeState, p: PeerRecord, heard: boolean, now: number, out: Out): void {
   for (const lan of s.ix.lans) {
     const up = lanHeard(s.ix, p, lan, now);
-    const was = p.lanUp[lan] ?? false;
-    if (up === was) continue;
+    const was = p.lanUp[lan];
+    if (up === (was ?? false)) continue;
     p.lanUp[lan] = up;
-    if (!heard) continue; // the server-level alert says it all
-    if (up) out.alert('info', 'heartbeat', `${lan}:${p.name}`, AlertCode.heartbeatRecovered, `Heartbeat ${lan} from ${p.name} recovered.`);
-    else out.alert('warning', 'heartbeat', `${lan}:${p.name}`, AlertCode.heartbeatLost, `Heartbeat ${lan} from ${p.name} lost; the server is still heard on another path.`);
+    if (!heard || was === undefined) continue; // the server-level alert says it all
+    if (up)
+      out.alert(
+        'info',
+        'heartbeat',
+        `${lan}:${p.name}`,
+        AlertCode.heartbeatRecovered,
+        `Heartbeat ${lan} from ${p.name} recovered.`,
+      );
+    else
+      out.alert(
+        'warning',
+        'heartbeat',
+        `${lan}:${p.name}`,
+        AlertCode.heartbeatLost,
+        `Heartbeat ${lan} from ${p.name} lost; the server is still heard on another path.`,
+      );
   }
   const viaWitnessOnly = heard && heardVia(s.ix, p, now) === 'witness';
   if (viaWitnessOnly && !p.viaWitnessOnly) {
@@ -82,7 +135,10 @@ function observeIsolation(s: NodeState, now: number, out: Out): void {
   if (s.goingDown) return;
   const cause = isolationCause(s, now);
   if (cause && !s.isolation) {
-    s.isolation = { sinceMs: now, cause, hadLease: s.contactAtMs !== null, actionDone: false };
+    // actionOnIsolation only runs when the lease was held during this service run (only then can groups
+    // have been started here); a server that never had contact just stops what its probes found.
+    const hadLease = s.contactAtMs !== null && s.contactAtMs >= (s.serviceStartMs ?? s.daemonStartMs);
+    s.isolation = { sinceMs: now, cause, hadLease, actionDone: false };
     out.alert(
       'error',
       'server',
@@ -92,6 +148,13 @@ function observeIsolation(s: NodeState, now: number, out: Out): void {
     );
   } else if (!cause && s.isolation) {
     s.isolation = null;
-    out.alert('info', 'server', s.self, AlertCode.npRejoined, `Server ${s.self} has contact again and rejoins the cluster.`);
+    s.isolationEndedAt = now;
+    out.alert(
+      'info',
+      'server',
+      s.self,
+      AlertCode.npRejoined,
+      `Server ${s.self} has contact again and rejoins the cluster.`,
+    );
   }
 }

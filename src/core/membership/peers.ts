@@ -127,6 +127,7 @@ function onRestart(s: NodeState, p: PeerRecord, old: PeerReport, out: Out): void
       rule: cfg.failover.target,
       reason: `failover from ${p.name}: ${p.name} restarted`,
       operator: false,
+      exclude: null,
     };
   }
   out.diag('info', 'peer restarted (new incarnation)', { server: p.name });

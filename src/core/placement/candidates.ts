@@ -14,9 +14,11 @@ export function selfIneligible(s: NodeState, group: string): string | null {
   const g = s.ix.groups.get(group);
   if (!g || !g.startupServers.includes(s.self)) return `${s.self} is not a startup server of ${group}`;
   if (s.goingDown) return `${s.self} is going down (${s.goingDown})`;
-  if (s.service !== 'running' && s.service !== 'starting') return `the cluster service is ${s.service} on ${s.self}`;
+  if (s.service !== 'running' && s.service !== 'starting')
+    return `the cluster service is ${s.service} on ${s.self}`;
   if (s.isolation) return `${s.self} is isolated`;
-  if (markedSelf(s, group)) return `${group} failed on ${s.self} (failover mark; reset with tandem group reset ${group})`;
+  if (markedSelf(s, group))
+    return `${group} failed on ${s.self} (failover mark; reset with tandem group reset ${group})`;
   return null;
 }
 
@@ -28,7 +30,8 @@ export function peerIneligible(s: NodeState, group: string, server: string, now:
   if (!p?.report || !isHeard(s.ix, p, now)) return `${server} is not heard`;
   if (p.mismatch !== null) return `${server} runs a different configuration`;
   const r = p.report;
-  if (r.service !== 'running' && r.service !== 'starting') return `the cluster service is ${r.service} on ${server}`;
+  if (r.service !== 'running' && r.service !== 'starting')
+    return `the cluster service is ${r.service} on ${server}`;
   if (r.isolated) return `${server} is isolated`;
   if (r.failedGroups.includes(group)) return `${group} failed on ${server} (failover mark)`;
   return null;
@@ -51,14 +54,22 @@ export function monitorErrorsOf(s: NodeState, server: string): number {
 }
 
 /** Apply a failover target rule to a candidate list (already in priority order). */
-export function pickByRule(s: NodeState, group: string, list: string[], rule: FailoverTargetRule): string | null {
+export function pickByRule(
+  s: NodeState,
+  group: string,
+  list: string[],
+  rule: FailoverTargetRule,
+): string | null {
   if (list.length === 0) return null;
   if (rule === 'max-priority') return list[0] ?? null;
   let best: string | null = null;
   let bestErr = Infinity;
   for (const srv of list) {
     const e = monitorErrorsOf(s, srv);
-    if (e < bestErr || (e === bestErr && best !== null && precedence(s.ix, group, srv) < precedence(s.ix, group, best))) {
+    if (
+      e < bestErr ||
+      (e === bestErr && best !== null && precedence(s.ix, group, srv) < precedence(s.ix, group, best))
+    ) {
       best = srv;
       bestErr = e;
     }

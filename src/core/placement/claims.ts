@@ -61,7 +61,11 @@ export function higherClaimant(s: NodeState, group: string, now: number): Claima
  * claims the same number and is not ignorable; otherwise the best claimant gets it (one already active
  * first, then by precedence), provided no other live server has the group active.
  */
-export function decideGrant(s: NodeState, group: string, now: number): { server: string; claim: number } | null {
+export function decideGrant(
+  s: NodeState,
+  group: string,
+  now: number,
+): { server: string; claim: number } | null {
   const lg = s.groups[group];
   if (!lg || lg.claim !== null || hasLocalActivity(s, group) || !probesDone(s, group)) return null;
   // A grant vouches for what we hear: not before every peer's state is known (a fresh daemon has heard
@@ -74,7 +78,8 @@ export function decideGrant(s: NodeState, group: string, now: number): { server:
   const eligible = claimants.filter((c) => holders.every((h) => h === c.server));
   eligible.sort(
     (a, b) =>
-      Number(b.active) - Number(a.active) || precedence(s.ix, group, a.server) - precedence(s.ix, group, b.server),
+      Number(b.active) - Number(a.active) ||
+      precedence(s.ix, group, a.server) - precedence(s.ix, group, b.server),
   );
   const best = eligible[0];
   return best ? { server: best.server, claim: best.claim } : null;
@@ -101,7 +106,8 @@ export function grantBlockers(s: NodeState, group: string, claim: number, now: n
       !isActiveState(r.groups[group]?.state);
     if (granted) continue;
     if (!r || !isHeard(s.ix, p, now)) out.push(`${p.name} (${downBlocker(s, p, now) ?? 'not heard'})`);
-    else if (isActiveState(r.groups[group]?.state)) out.push(`${p.name} (${group} is ${r.groups[group]?.state} there)`);
+    else if (isActiveState(r.groups[group]?.state))
+      out.push(`${p.name} (${group} is ${r.groups[group]?.state} there)`);
     else out.push(`grant from ${p.name}`);
   }
   return out;

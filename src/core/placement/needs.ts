@@ -35,7 +35,13 @@ export function refreshNeeds(s: NodeState, now: number, out: Out): void {
     }
     for (const p of Object.values(s.peers)) {
       const e = p.report?.groups[g.name];
-      if (!e?.release || p.mismatch !== null || isActiveState(e.state) || p.releasesSeen.includes(e.release.id)) continue;
+      if (
+        !e?.release ||
+        p.mismatch !== null ||
+        isActiveState(e.state) ||
+        p.releasesSeen.includes(e.release.id)
+      )
+        continue;
       p.releasesSeen.push(e.release.id);
       lg.need = {
         event: 'FAILOVER',
@@ -44,6 +50,8 @@ export function refreshNeeds(s: NodeState, now: number, out: Out): void {
         rule: e.release.rule,
         reason: `${RELEASE_TEXT[e.release.kind]} from ${p.name}: ${e.release.reason}`,
         operator: false,
+        // A move or failback may fall back to the releasing server when the target cannot take it.
+        exclude: e.release.kind === 'move' || e.release.kind === 'failback' ? null : p.name,
       };
     }
   }
@@ -66,6 +74,7 @@ export function needsFromDownPeer(s: NodeState, p: PeerRecord, now: number): voi
       rule: cfg.failover.target,
       reason: `failover from ${p.name}: heartbeat lost (${p.name} lost at ${lost} ms)`,
       operator: false,
+      exclude: p.name,
     };
   }
 }
@@ -82,6 +91,11 @@ export function initialNeeds(s: NodeState, now: number): void {
   }
 }
 
-export function startNeed(reason: string, to: string | null, rule: FailoverTargetRule, operator: boolean): GroupNeed {
-  return { event: 'START', from: null, to, rule, reason, operator };
+export function startNeed(
+  reason: string,
+  to: string | null,
+  rule: FailoverTargetRule,
+  operator: boolean,
+): GroupNeed {
+  return { event: 'START', from: null, to, rule, reason, operator, exclude: null };
 }

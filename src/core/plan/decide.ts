@@ -11,10 +11,17 @@
 import type { CompiledGroup } from '../../shared/config/types.ts';
 import { precedence } from '../config-index.ts';
 import { groupLocalResources, isResourceActive, localGroupState, probesDone } from '../group-state.ts';
-import { hasLease, isIgnorable } from '../membership/lease.ts';
+import { downBlocker, hasLease, isIgnorable } from '../membership/lease.ts';
+import { isHeard } from '../membership/peers.ts';
 import type { LocalGroup, LocalResource, NodeState, StopIntent } from '../model.ts';
 import { chooseTarget, failbackTarget, selfIneligible } from '../placement/candidates.ts';
-import { decideGrant, grantBlockers, higherClaimant, otherActiveHolders, peerClaimants } from '../placement/claims.ts';
+import {
+  decideGrant,
+  grantBlockers,
+  higherClaimant,
+  otherActiveHolders,
+  peerClaimants,
+} from '../placement/claims.ts';
 import type { Plan, PlanStep } from '../types.ts';
 
 type StartCtx = { event: 'START' | 'FAILOVER' | 'RECOVER'; from: string | null; reason: string };
@@ -25,7 +32,14 @@ export type Intent =
   | { kind: 'grant'; group: string; grant: { server: string; claim: number } | null }
   | { kind: 'become-owner'; group: string; start: StartCtx; adopt: boolean }
   | { kind: 'begin-stop'; group: string; stop: StopIntent }
-  | { kind: 'start'; group: string; resource: string; event: StartCtx['event']; from: string | null; reason: string }
+  | {
+      kind: 'start';
+      group: string;
+      resource: string;
+      event: StartCtx['event'];
+      from: string | null;
+      reason: string;
+    }
   | { kind: 'stop'; group: string; resource: string; reason: string; timeoutMs: number; hard: boolean }
   | { kind: 'settle'; group: string }
   | { kind: 'restart-done'; group: string }
@@ -42,7 +56,13 @@ class PlanBuilder {
   /** Step id of the pending start/stop of each resource, for dependencies. */
   readonly byResource = new Map<string, string>();
 
-  add(text: string, reason: string, dependsOn: string[], status: NonNullable<PlanStep['status']>, waitingFor?: string): string {
+  add(
+    text: string,
+    reason: string,
+    dependsOn: string[],
+    status: NonNullable<PlanStep['status']>,
+    waitingFor?: string,
+  ): string {
     const id = String(this.steps.length + 1);
     const step: PlanStep = { id, text, reason, dependsOn, status };
     if (waitingFor !== undefined) step.waitingFor = waitingFor;
@@ -65,7 +85,8 @@ export function decideAll(s: NodeState, now: number): Decision {
     if (claimed.has(g.name)) continue;
     const want = decideGrant(s, g.name, now);
     const cur = s.grants[g.name] ?? null;
-    if (want?.server !== cur?.server || want?.claim !== cur?.claim) intents.push({ kind: 'grant', group: g.name, grant: want });
+    if (want?.server !== cur?.server || want?.claim !== cur?.claim)
+      intents.push({ kind: 'grant', group: g.name, grant: want });
   }
   decideService(s, now, b, intents);
   return { plan: { server: s.self, steps: b.steps }, intents };
@@ -80,9 +101,46 @@ function decideService(s: NodeState, now: number, b: PlanBuilder, intents: Inten
     return !(lg?.stuck && active.every((r) => r.state === 'error' && r.inflight === null));
   };
   const anyActive = s.ix.config.groups.some((g) => busy(g.name));
+  if (s.service === 'starting' && s.serviceStartMs !== null) {
+    const missing = Object.values(s.peers)
+      .filter((p) => !isHeard(s.ix, p, now))
+      .map((p) => p.name);
+    const why = missing.length > 0 ? `${missing.join(', ')} to be heard` : 'the next step';
+    b.add(
+      `finish the sync wait on ${s.self}`,
+      'cluster service starting',
+      [],
+      'waiting',
+      `${why}, at most until ${s.serviceStartMs + s.ix.config.cluster.syncWaitMs} ms`,
+    );
+  }
   if (s.service === 'stopping') {
     if (!anyActive) intents.push({ kind: 'service-stopped' });
-    b.add(`stop the cluster service on ${s.self}`, 'cluster stop', [...b.byResource.values()], anyActive ? 'waiting' : 'ready');
+    b.add(
+      `stop the cluster service on ${s.self}`,
+      'cluster stop',
+      [...b.byResource.values()],
+      anyActive ? 'waiting' : 'ready',
+    );
+  }
+  for (const m of s.ix.config.monitors) {
+    const step = s.monitors[m.name]?.pendingStep;
+    if (!step) continue;
+    const which =
+      step === 'failover' ? 'beforeFailover' : step === 'final' ? 'beforeFinalAction' : 'beforeReactivation';
+    const what =
+      step === 'final'
+        ? `final action ${m.recovery.finalAction}`
+        : step === 'script'
+          ? 'recovery script'
+          : `${step} of ${m.recovery.target}`;
+    b.add(
+      `${what} on ${s.self} (monitor ${m.name})`,
+      `monitor ${m.name} error`,
+      [],
+      'waiting',
+      `script ${which}`,
+    );
   }
   const iso = s.isolation;
   if (iso && !iso.actionDone) {
@@ -92,7 +150,12 @@ function decideService(s: NodeState, now: number, b: PlanBuilder, intents: Inten
     const due = !anyActive || (osAction && now >= deadline);
     if (due) intents.push({ kind: 'isolation-action' });
     if (iso.hadLease && action !== 'none') {
-      b.add(`${action} ${s.self}`, `isolated: ${iso.cause}`, [...b.byResource.values()], due ? 'ready' : 'waiting');
+      b.add(
+        `${action} ${s.self}`,
+        `isolated: ${iso.cause}`,
+        [...b.byResource.values()],
+        due ? 'ready' : 'waiting',
+      );
     }
   }
 }
@@ -147,7 +210,13 @@ function mustStop(s: NodeState, g: CompiledGroup, lg: LocalGroup, now: number): 
     for (const p of Object.values(s.peers)) {
       if (p.report?.groups[g.name]?.state !== 'online' || isIgnorable(s, p, now)) continue;
       if (precedence(s.ix, g.name, p.name) < mine) {
-        return { kind: 'double-active', reason: `${g.name} is also online on ${p.name}, which ranks higher`, release: null, hold: false, timeoutMs: null };
+        return {
+          kind: 'double-active',
+          reason: `${g.name} is also online on ${p.name}, which ranks higher`,
+          release: null,
+          hold: false,
+          timeoutMs: null,
+        };
       }
     }
     const fb = failbackTarget(s, g.name, s.self, now);
@@ -164,13 +233,22 @@ function mustStop(s: NodeState, g: CompiledGroup, lg: LocalGroup, now: number): 
   }
   // Strays: resources found running (or in doubt) by the startup probe, not owned here.
   if (!probesDone(s, g.name)) return null;
-  const yieldTo = (reason: string): StopIntent => ({ kind: 'yield', reason, release: null, hold: false, timeoutMs: null });
+  const yieldTo = (reason: string): StopIntent => ({
+    kind: 'yield',
+    reason,
+    release: null,
+    hold: false,
+    timeoutMs: null,
+  });
   const holders = otherActiveHolders(s, g.name, now);
   if (holders.length > 0) return yieldTo(`found running while ${g.name} is active on ${holders.join(', ')}`);
-  const holder = Object.values(s.peers).find((p) => p.report?.groups[g.name]?.hold === true && !isIgnorable(s, p, now));
+  const holder = Object.values(s.peers).find(
+    (p) => p.report?.groups[g.name]?.hold === true && !isIgnorable(s, p, now),
+  );
   if (holder) return yieldTo(`found running while ${g.name} is held stopped by ${holder.name}`);
   const inel = selfIneligible(s, g.name);
-  if (s.service === 'running' && inel !== null) return yieldTo(`found running where ${g.name} may not run: ${inel}`);
+  if (s.service === 'running' && inel !== null)
+    return yieldTo(`found running where ${g.name} may not run: ${inel}`);
   const active = peerClaimants(s, g.name, now).find((c) => c.active);
   if (active) return yieldTo(`found running while ${active.server} adopts ${g.name}`);
   return null;
@@ -181,11 +259,18 @@ function startReason(r: LocalResource, ctx: StartCtx): string {
 }
 
 /** Owner, goal online: reactivation stops first, then starts in dependency order. */
-function planOwnerStart(s: NodeState, g: CompiledGroup, lg: LocalGroup, b: PlanBuilder, intents: Intent[]): void {
+function planOwnerStart(
+  s: NodeState,
+  g: CompiledGroup,
+  lg: LocalGroup,
+  b: PlanBuilder,
+  intents: Intent[],
+): void {
   const rs = groupLocalResources(s, g.name);
   const ctx: StartCtx = lg.start ?? { event: 'START', from: null, reason: 'group start' };
   const restarting = rs.filter((r) => r.restart);
-  if (restarting.length > 0 && !restarting.some(isResourceActive)) intents.push({ kind: 'restart-done', group: g.name });
+  if (restarting.length > 0 && !restarting.some(isResourceActive))
+    intents.push({ kind: 'restart-done', group: g.name });
   const stopping = rs.filter((r) => (r.restart || r.operatorStopped) && isResourceActive(r));
   if (stopping.length > 0) {
     const why = stopping.some((r) => r.restart) ? `reactivation (${ctx.reason})` : 'operator request';
@@ -197,7 +282,8 @@ function planOwnerStart(s: NodeState, g: CompiledGroup, lg: LocalGroup, b: PlanB
     const deps = cfg?.dependsOn ?? [];
     const text = `start ${r.name} on ${s.self} (${g.name})`;
     const depSteps = deps.map((d) => b.byResource.get(d)).filter((x): x is string => x !== undefined);
-    const reason = deps.length > 0 && depSteps.length > 0 ? `depends on ${deps.join(', ')}` : startReason(r, ctx);
+    const reason =
+      deps.length > 0 && depSteps.length > 0 ? `depends on ${deps.join(', ')}` : startReason(r, ctx);
     if (r.inflight?.verb === 'start') {
       b.byResource.set(r.name, b.add(text, reason, depSteps, 'running'));
       continue;
@@ -212,12 +298,26 @@ function planOwnerStart(s: NodeState, g: CompiledGroup, lg: LocalGroup, b: PlanB
       continue;
     }
     b.byResource.set(r.name, b.add(text, reason, depSteps, 'ready'));
-    intents.push({ kind: 'start', group: g.name, resource: r.name, event: r.nextEvent ?? ctx.event, from: ctx.from, reason: startReason(r, ctx) });
+    intents.push({
+      kind: 'start',
+      group: g.name,
+      resource: r.name,
+      event: r.nextEvent ?? ctx.event,
+      from: ctx.from,
+      reason: startReason(r, ctx),
+    });
   }
 }
 
 /** A stop in progress (lg.stop set): reverse dependency order; hard stops past the isolation deadline. */
-function planStop(s: NodeState, g: CompiledGroup, lg: LocalGroup, now: number, b: PlanBuilder, intents: Intent[]): void {
+function planStop(
+  s: NodeState,
+  g: CompiledGroup,
+  lg: LocalGroup,
+  now: number,
+  b: PlanBuilder,
+  intents: Intent[],
+): void {
   const stop = lg.stop;
   if (!stop) return;
   const iso = s.isolation;
@@ -246,15 +346,40 @@ function planStopSet(
     const why = deps.length > 0 ? `${reason}; ${deps.join(', ')} depends on it` : reason;
     if (hard && !r.hardStopped) {
       b.byResource.set(r.name, b.add(text, `${reason}; isolation stop deadline passed`, [], 'ready'));
-      intents.push({ kind: 'stop', group: g.name, resource: r.name, reason: `${reason}; isolation stop deadline passed`, timeoutMs: cfg?.timeoutMs ?? 0, hard: true });
+      intents.push({
+        kind: 'stop',
+        group: g.name,
+        resource: r.name,
+        reason: `${reason}; isolation stop deadline passed`,
+        timeoutMs: cfg?.timeoutMs ?? 0,
+        hard: true,
+      });
       continue;
     }
     if (r.inflight) {
-      b.byResource.set(r.name, b.add(text, why, depSteps, r.inflight.verb === 'stop' ? 'running' : 'waiting', r.inflight.verb === 'stop' ? undefined : `${r.inflight.verb} in flight`));
+      b.byResource.set(
+        r.name,
+        b.add(
+          text,
+          why,
+          depSteps,
+          r.inflight.verb === 'stop' ? 'running' : 'waiting',
+          r.inflight.verb === 'stop' ? undefined : `${r.inflight.verb} in flight`,
+        ),
+      );
       continue;
     }
     if (r.state === 'error' && lg?.stuck) {
-      b.byResource.set(r.name, b.add(text, why, depSteps, 'waiting', `operator (${r.name} failed to stop; tandem group stop ${g.name})`));
+      b.byResource.set(
+        r.name,
+        b.add(
+          text,
+          why,
+          depSteps,
+          'waiting',
+          `operator (${r.name} failed to stop; tandem group stop ${g.name})`,
+        ),
+      );
       continue;
     }
     const ready = deps.every((d) => !isResourceActive(s.resources[d] ?? r));
@@ -267,17 +392,49 @@ function planStopSet(
 }
 
 /** No local copy (or strays to adopt): claim when this server is the target, start when fully granted. */
-function claimFlow(s: NodeState, g: CompiledGroup, lg: LocalGroup, now: number, b: PlanBuilder, intents: Intent[], stray: boolean): void {
-  if (!probesDone(s, g.name)) return;
+function claimFlow(
+  s: NodeState,
+  g: CompiledGroup,
+  lg: LocalGroup,
+  now: number,
+  b: PlanBuilder,
+  intents: Intent[],
+  stray: boolean,
+): void {
+  if (!probesDone(s, g.name)) {
+    for (const r of groupLocalResources(s, g.name)) {
+      if (!r.probed)
+        b.add(
+          `probe ${r.name} on ${s.self} (${g.name})`,
+          'startup probe: nothing is decided for the group before',
+          [],
+          'running',
+        );
+    }
+    return;
+  }
   const need = lg.need;
   const withdraw = (why: string): void => {
     if (lg.claim !== null) intents.push({ kind: 'withdraw', group: g.name, why });
   };
-  if (!stray && !need) return withdraw('no longer needed');
+  if (!stray && !need) {
+    withdraw('no longer needed');
+    return planPendingTakeover(s, g, now, b);
+  }
   const inel = selfIneligible(s, g.name);
-  const target = stray ? (inel === null ? s.self : null) : need ? chooseTarget(s, g.name, now, need.rule, need.to, need.from) : null;
-  if (target !== s.self) return withdraw(target ? `${target} is the target` : `no candidate${inel ? ` (${inel})` : ''}`);
-  const ctx: StartCtx = stray || !need ? { event: 'START', from: null, reason: `adopt ${g.name}: found running on ${s.self}` } : { event: need.event, from: need.from, reason: need.reason };
+  const target = stray
+    ? inel === null
+      ? s.self
+      : null
+    : need
+      ? chooseTarget(s, g.name, now, need.rule, need.to, need.exclude)
+      : null;
+  if (target !== s.self)
+    return withdraw(target ? `${target} is the target` : `no candidate${inel ? ` (${inel})` : ''}`);
+  const ctx: StartCtx =
+    stray || !need
+      ? { event: 'START', from: null, reason: `adopt ${g.name}: found running on ${s.self}` }
+      : { event: need.event, from: need.from, reason: need.reason };
   let wait: string | null = null;
   if (s.service !== 'running') wait = `the cluster service to be running (now ${s.service})`;
   else if (!hasLease(s, now)) wait = 'contact with a peer, the witness or an NP target (lease)';
@@ -304,7 +461,14 @@ function claimFlow(s: NodeState, g: CompiledGroup, lg: LocalGroup, now: number, 
 }
 
 /** Plan steps of a group start that has not begun yet (every resource not already online). */
-function planGroupStart(s: NodeState, g: CompiledGroup, ctx: StartCtx, b: PlanBuilder, status: 'ready' | 'waiting', waitingFor?: string): void {
+function planGroupStart(
+  s: NodeState,
+  g: CompiledGroup,
+  ctx: StartCtx,
+  b: PlanBuilder,
+  status: 'ready' | 'waiting',
+  waitingFor?: string,
+): void {
   let first = true;
   for (const name of g.resources) {
     const r = s.resources[name];
@@ -313,8 +477,33 @@ function planGroupStart(s: NodeState, g: CompiledGroup, ctx: StartCtx, b: PlanBu
     const depSteps = deps.map((d) => b.byResource.get(d) ?? '');
     const reason = deps.length > 0 ? `depends on ${deps.join(', ')}` : ctx.reason;
     const st = first || deps.length === 0 ? status : 'waiting';
-    const id = b.add(`start ${name} on ${s.self} (${g.name})`, reason, depSteps, st, first || deps.length === 0 ? waitingFor : undefined);
+    const id = b.add(
+      `start ${name} on ${s.self} (${g.name})`,
+      reason,
+      depSteps,
+      st,
+      first || deps.length === 0 ? waitingFor : undefined,
+    );
     b.byResource.set(name, id);
     first = false;
+  }
+}
+
+/**
+ * Display only: a group still active on a lost (not yet down) peer that this server would take over;
+ * shows what the takeover waits for (the lease, an NP answer, the witness).
+ */
+function planPendingTakeover(s: NodeState, g: CompiledGroup, now: number, b: PlanBuilder): void {
+  if (!g.failover.auto) return;
+  for (const p of Object.values(s.peers)) {
+    const st = p.report?.groups[g.name]?.state;
+    if (st === undefined || st === 'offline' || isHeard(s.ix, p, now) || isIgnorable(s, p, now)) continue;
+    if (chooseTarget(s, g.name, now, g.failover.target, null, p.name) !== s.self) return;
+    const ctx: StartCtx = {
+      event: 'FAILOVER',
+      from: p.name,
+      reason: `failover from ${p.name}: heartbeat lost`,
+    };
+    return planGroupStart(s, g, ctx, b, 'waiting', downBlocker(s, p, now) ?? `${p.name} to be down`);
   }
 }

@@ -47,8 +47,16 @@ function onProbe(s: NodeState, r: LocalResource, o: Outcome, out: Out): void {
   r.state = 'online';
   r.stray = true;
   r.restart = !sure;
-  const what = sure ? 'found running' : `in doubt (${failureOf(o)?.message ?? 'unknown'}), treated as running`;
-  out.alert('warning', 'resource', r.name, AlertCode.resourceFoundRunning, `Resource ${r.name} (${r.group}) was ${what} on ${s.self} at startup.`);
+  const what = sure
+    ? 'found running'
+    : `in doubt (${failureOf(o)?.message ?? 'unknown'}), treated as running`;
+  out.alert(
+    'warning',
+    'resource',
+    r.name,
+    AlertCode.resourceFoundRunning,
+    `Resource ${r.name} (${r.group}) was ${what} on ${s.self} at startup.`,
+  );
 }
 
 function onStart(s: NodeState, r: LocalResource, o: Outcome, out: Out): void {
@@ -76,7 +84,13 @@ function onStart(s: NodeState, r: LocalResource, o: Outcome, out: Out): void {
   if (r.activationRetries < pol.retries) {
     r.activationRetries += 1;
     r.state = 'offline';
-    out.alert('warning', 'resource', r.name, AlertCode.activationRetry, `Retrying the start of ${r.name} on ${s.self} (${r.activationRetries} of ${pol.retries}).`);
+    out.alert(
+      'warning',
+      'resource',
+      r.name,
+      AlertCode.activationRetry,
+      `Retrying the start of ${r.name} on ${s.self} (${r.activationRetries} of ${pol.retries}).`,
+    );
     return;
   }
   r.activationRetries = 0;
@@ -97,7 +111,12 @@ function onStart(s: NodeState, r: LocalResource, o: Outcome, out: Out): void {
       {
         kind: 'failover',
         reason: `activation of ${r.name} failed`,
-        release: { kind: 'failover', to: null, rule: gcfg.failover.target, reason: `activation of ${r.name} failed` },
+        release: {
+          kind: 'failover',
+          to: null,
+          rule: gcfg.failover.target,
+          reason: `activation of ${r.name} failed`,
+        },
         hold: false,
         timeoutMs: null,
       },
@@ -138,7 +157,13 @@ function onStop(s: NodeState, r: LocalResource, o: Outcome, hard: boolean, out: 
   if (r.deactivationRetries < pol.retries) {
     r.deactivationRetries += 1;
     r.state = 'online';
-    out.alert('warning', 'resource', r.name, AlertCode.deactivationRetry, `Retrying the stop of ${r.name} on ${s.self} (${r.deactivationRetries} of ${pol.retries}).`);
+    out.alert(
+      'warning',
+      'resource',
+      r.name,
+      AlertCode.deactivationRetry,
+      `Retrying the stop of ${r.name} on ${s.self} (${r.deactivationRetries} of ${pol.retries}).`,
+    );
     return;
   }
   r.deactivationRetries = 0;
@@ -150,7 +175,8 @@ function onStop(s: NodeState, r: LocalResource, o: Outcome, hard: boolean, out: 
     AlertCode.deactivationFinalAction,
     `Deactivation of ${r.name} failed on ${s.self}; ${r.group} stays in error; final action ${pol.finalAction}.`,
   );
-  if (pol.finalAction === 'shutdown' || pol.finalAction === 'reboot') issueOsAction(s, pol.finalAction, `deactivation of ${r.name} failed`, out);
+  if (pol.finalAction === 'shutdown' || pol.finalAction === 'reboot')
+    issueOsAction(s, pol.finalAction, `deactivation of ${r.name} failed`, out);
   else if (pol.finalAction === 'stop-cluster-service') beginLeave(s, `deactivation of ${r.name} failed`, out);
 }
 
@@ -158,7 +184,13 @@ function onStop(s: NodeState, r: LocalResource, o: Outcome, hard: boolean, out: 
  * A ladder's final action for `group` (null = LocalServer target: stop-group stops every local group).
  * `none` leaves the failed resource in error and the group there.
  */
-export function applyFinalAction(s: NodeState, action: FinalAction, group: string | null, reason: string, out: Out): void {
+export function applyFinalAction(
+  s: NodeState,
+  action: FinalAction,
+  group: string | null,
+  reason: string,
+  out: Out,
+): void {
   const stopGroup = (g: string): void => {
     const lg = s.groups[g];
     if (!lg || (!lg.owner && lg.stop === null)) return;

@@ -56,17 +56,28 @@ export function scheduleMonitors(s: NodeState, now: number, out: Out): void {
       const id = nextId(s);
       rt.inflight = id;
       s.actions[id] = { kind: 'monitor', monitor: m.name };
-      out.actions.push({ id, kind: 'monitor', monitor: m.name, timeoutMs: m.timeoutMs, reason: `monitor ${m.name} interval` });
+      out.actions.push({
+        id,
+        kind: 'monitor',
+        monitor: m.name,
+        timeoutMs: m.timeoutMs,
+        reason: `monitor ${m.name} interval`,
+      });
     }
   }
 }
 
-type Verdict = { kind: 'normal' } | { kind: 'warning'; code: number; message: string } | { kind: 'failure'; timeout: boolean; code: number; message: string } | { kind: 'ignore' };
+type Verdict =
+  | { kind: 'normal' }
+  | { kind: 'warning'; code: number; message: string }
+  | { kind: 'failure'; timeout: boolean; code: number; message: string }
+  | { kind: 'ignore' };
 
 function classify(m: CompiledMonitor, o: ExecOutcome<StartStopResult | MonitorResult>): Verdict {
   if (o.exec === 'done') {
     if (o.result === 'running' || o.result === 'ok') return { kind: 'normal' };
-    if (o.result === 'degraded') return { kind: 'warning', code: o.code ?? 0, message: o.message ?? 'degraded' };
+    if (o.result === 'degraded')
+      return { kind: 'warning', code: o.code ?? 0, message: o.message ?? 'degraded' };
     return { kind: 'failure', timeout: false, code: o.code ?? 0, message: o.message ?? `result ${o.result}` };
   }
   if (o.exec === 'cancelled') return { kind: 'ignore' };
@@ -79,7 +90,14 @@ function classify(m: CompiledMonitor, o: ExecOutcome<StartStopResult | MonitorRe
   return { kind: 'failure', timeout: false, code: o.code ?? 0, message: o.message || `exec ${o.exec}` };
 }
 
-export function onMonitorDone(s: NodeState, name: string, actionId: string, o: ExecOutcome<StartStopResult | MonitorResult>, now: number, out: Out): void {
+export function onMonitorDone(
+  s: NodeState,
+  name: string,
+  actionId: string,
+  o: ExecOutcome<StartStopResult | MonitorResult>,
+  now: number,
+  out: Out,
+): void {
   const m = s.ix.monitors.get(name);
   const rt = s.monitors[name];
   if (!m || !rt || rt.inflight !== actionId) return;
@@ -90,7 +108,13 @@ export function onMonitorDone(s: NodeState, name: string, actionId: string, o: E
   if (v.kind === 'ignore') return;
   if (v.kind === 'normal') {
     if (rt.state === 'error' || rt.state === 'warning') {
-      out.alert('info', 'monitor', name, AlertCode.monitorNormal, `Monitor ${name} is normal again on ${s.self}.`);
+      out.alert(
+        'info',
+        'monitor',
+        name,
+        AlertCode.monitorNormal,
+        `Monitor ${name} is normal again on ${s.self}.`,
+      );
     }
     rt.state = 'normal';
     rt.failures = 0;
@@ -113,12 +137,22 @@ export function onMonitorDone(s: NodeState, name: string, actionId: string, o: E
   rt.failures += 1;
   rt.lastError = { code: v.code, message: v.message };
   if (rt.failures <= m.retries) {
-    out.diag('info', 'monitor failure, retrying', { monitor: name, failures: rt.failures, retries: m.retries });
+    out.diag('info', 'monitor failure, retrying', {
+      monitor: name,
+      failures: rt.failures,
+      retries: m.retries,
+    });
     return;
   }
   rt.failures = 0;
   if (rt.state !== 'error') {
-    out.alert('error', 'monitor', name, v.timeout ? AlertCode.monitorTimeout : AlertCode.monitorError, formatMonitorProblem(name, 'error', v.code, v.message));
+    out.alert(
+      'error',
+      'monitor',
+      name,
+      v.timeout ? AlertCode.monitorTimeout : AlertCode.monitorError,
+      formatMonitorProblem(name, 'error', v.code, v.message),
+    );
   }
   rt.state = 'error';
   if (rt.pendingStep === null) nextRecoveryStep(s, m, rt, out);
@@ -138,7 +172,13 @@ function nextRecoveryStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, out: 
   if (rec.targetKind !== 'local-server') {
     const st = group ? localGroupState(s, group) : 'offline';
     if (!group || !s.groups[group]?.owner || st === 'offline' || st === 'stopping') {
-      out.alert('info', 'monitor', m.name, AlertCode.recoverySkipped, `Monitor ${m.name}: recovery skipped, ${rec.target} is not active on ${s.self}.`);
+      out.alert(
+        'info',
+        'monitor',
+        m.name,
+        AlertCode.recoverySkipped,
+        `Monitor ${m.name}: recovery skipped, ${rec.target} is not active on ${s.self}.`,
+      );
       return;
     }
   }
@@ -146,7 +186,8 @@ function nextRecoveryStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, out: 
   const maxR = local ? 0 : rec.maxReactivations;
   const maxF = local ? 0 : rec.maxFailovers;
   let step: RecoveryStepKind | null = null;
-  if (rec.action === 'script' && !local) step = rt.scriptRuns < Math.max(1, rec.maxReactivations) ? 'script' : null;
+  if (rec.action === 'script' && !local)
+    step = rt.scriptRuns < Math.max(1, rec.maxReactivations) ? 'script' : null;
   else if (rt.reactivations < maxR) step = 'reactivation';
   else if (rt.failovers < maxF) step = 'failover';
   else if (!rt.finalDone) step = 'final';
@@ -161,9 +202,29 @@ function nextRecoveryStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, out: 
     const id = nextId(s);
     s.actions[id] = { kind: 'script', monitor: m.name };
     rt.pendingStep = step;
-    const which = step === 'script' || step === 'reactivation' ? 'beforeReactivation' : step === 'failover' ? 'beforeFailover' : 'beforeFinalAction';
-    out.actions.push({ id, kind: 'script', monitor: m.name, step: which, command: script, cwd: rec.scripts.cwd, timeoutMs: rec.scripts.timeoutMs, reason: `monitor ${m.name} error` });
-    out.alert('info', 'monitor', m.name, AlertCode.recoveryScript, `Monitor ${m.name}: running the ${which} script on ${s.self}.`);
+    const which =
+      step === 'script' || step === 'reactivation'
+        ? 'beforeReactivation'
+        : step === 'failover'
+          ? 'beforeFailover'
+          : 'beforeFinalAction';
+    out.actions.push({
+      id,
+      kind: 'script',
+      monitor: m.name,
+      step: which,
+      command: script,
+      cwd: rec.scripts.cwd,
+      timeoutMs: rec.scripts.timeoutMs,
+      reason: `monitor ${m.name} error`,
+    });
+    out.alert(
+      'info',
+      'monitor',
+      m.name,
+      AlertCode.recoveryScript,
+      `Monitor ${m.name}: running the ${which} script on ${s.self}.`,
+    );
     return;
   }
   performStep(s, m, rt, step, out);
@@ -179,7 +240,13 @@ export function onScriptDone(s: NodeState, name: string, out: Out): void {
   performStep(s, m, rt, step, out);
 }
 
-function performStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, step: RecoveryStepKind, out: Out): void {
+function performStep(
+  s: NodeState,
+  m: CompiledMonitor,
+  rt: MonitorRt,
+  step: RecoveryStepKind,
+  out: Out,
+): void {
   const rec = m.recovery;
   const group = targetGroup(s, m);
   const reason = `monitor ${m.name} error`;
@@ -189,7 +256,13 @@ function performStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, step: Reco
   }
   if (step === 'final') {
     rt.finalDone = true;
-    out.alert('error', 'monitor', m.name, AlertCode.recoveryFinalAction, `Monitor ${m.name}: final action ${rec.finalAction} on ${s.self}.`);
+    out.alert(
+      'error',
+      'monitor',
+      m.name,
+      AlertCode.recoveryFinalAction,
+      `Monitor ${m.name}: final action ${rec.finalAction} on ${s.self}.`,
+    );
     applyFinalAction(s, rec.finalAction, group, reason, out);
     return;
   }
@@ -197,7 +270,10 @@ function performStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, step: Reco
   if (!group || !lg?.owner || lg.stop) return;
   if (step === 'reactivation') {
     rt.reactivations += 1;
-    const names = rec.targetKind === 'resource' ? withDependents(s.ix, rec.target) : (s.ix.groups.get(group)?.resources ?? []);
+    const names =
+      rec.targetKind === 'resource'
+        ? withDependents(s.ix, rec.target)
+        : (s.ix.groups.get(group)?.resources ?? []);
     out.alert(
       'warning',
       'monitor',
@@ -215,12 +291,24 @@ function performStep(s: NodeState, m: CompiledMonitor, rt: MonitorRt, step: Reco
     return;
   }
   rt.failovers += 1;
-  out.alert('error', 'monitor', m.name, AlertCode.recoveryFailover, `Monitor ${m.name}: failing ${group} over from ${s.self} (${rt.failovers} of ${rec.maxFailovers}).`);
+  out.alert(
+    'error',
+    'monitor',
+    m.name,
+    AlertCode.recoveryFailover,
+    `Monitor ${m.name}: failing ${group} over from ${s.self} (${rt.failovers} of ${rec.maxFailovers}).`,
+  );
   markFailed(s, group, out);
   beginStop(
     s,
     group,
-    { kind: 'failover', reason, release: { kind: 'failover', to: null, rule: rec.failoverTarget, reason }, hold: false, timeoutMs: null },
+    {
+      kind: 'failover',
+      reason,
+      release: { kind: 'failover', to: null, rule: rec.failoverTarget, reason },
+      hold: false,
+      timeoutMs: null,
+    },
     out,
   );
 }

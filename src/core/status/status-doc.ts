@@ -4,14 +4,22 @@
  * server with the service up), `isolated` (lease ran out), `offline` (lost, or cluster service stopped),
  * `unknown` (never heard since this daemon started).
  */
-import type { GroupStatus, HeartbeatStatus, MonitorState, ServerStatus, StatusDoc } from '../../shared/status.ts';
+import type {
+  GroupStatus,
+  HeartbeatStatus,
+  MonitorState,
+  ServerStatus,
+  StatusDoc,
+} from '../../shared/status.ts';
 import { groupLocalResources, localGroupState } from '../group-state.ts';
 import { isIgnorable } from '../membership/lease.ts';
 import { heardVia, isActiveState, isHeard, lanHeard, lastHeard, witnessHeard } from '../membership/peers.ts';
 import type { NodeState, PeerRecord } from '../model.ts';
 
 export function buildStatus(s: NodeState, now: number): StatusDoc {
-  const servers = s.ix.config.servers.map((srv) => (srv.name === s.self ? selfStatus(s, now) : peerStatus(s, s.peers[srv.name], srv.name, srv.priority, now)));
+  const servers = s.ix.config.servers.map((srv) =>
+    srv.name === s.self ? selfStatus(s, now) : peerStatus(s, s.peers[srv.name], srv.name, srv.priority, now),
+  );
   const groups = s.ix.config.groups.map((g) => groupStatus(s, g.name, now));
   const monitors = s.ix.config.monitors.map((m) => {
     const rt = s.monitors[m.name];
@@ -20,10 +28,21 @@ export function buildStatus(s: NodeState, now: number): StatusDoc {
       const st = p.report?.monitors[m.name];
       if (st && isHeard(s.ix, p, now)) per[p.name] = st;
     }
-    return { name: m.name, type: m.type, state: rt?.state ?? 'offline', servers: per, lastError: rt?.lastError ?? null };
+    return {
+      name: m.name,
+      type: m.type,
+      state: rt?.state ?? 'offline',
+      servers: per,
+      lastError: rt?.lastError ?? null,
+    };
   });
   const warnings = clusterWarnings(s, servers, groups);
-  const state = s.service === 'stopped' ? 'offline' : servers.every((x) => x.state === 'online') && warnings.length === 0 ? 'online' : 'degraded';
+  const state =
+    s.service === 'stopped'
+      ? 'offline'
+      : servers.every((x) => x.state === 'online') && warnings.length === 0
+        ? 'online'
+        : 'degraded';
   return { cluster: { name: s.ix.config.cluster.name, state, warnings }, servers, groups, monitors };
 }
 
@@ -35,11 +54,14 @@ function selfStatus(s: NodeState, now: number): ServerStatus {
     const ever = peers.some((p) => p.lanHeardAt[lan] !== undefined);
     return { name: lan, state: up ? 'normal' : ever ? 'error' : 'unknown' };
   });
-  if (cl.witness) heartbeats.push({ name: 'witness', state: s.witness.state === 'unknown' ? 'unknown' : s.witness.state });
+  if (cl.witness)
+    heartbeats.push({ name: 'witness', state: s.witness.state === 'unknown' ? 'unknown' : s.witness.state });
   const np = cl.networkPartition.http.map((t) => {
     const rt = s.np[t.name];
     const last = rt?.last ?? null;
-    return last === null ? { name: t.name, state: 'unknown' as const } : { name: t.name, state: last.ok ? ('normal' as const) : ('error' as const), detail: last.detail };
+    return last === null
+      ? { name: t.name, state: 'unknown' as const }
+      : { name: t.name, state: last.ok ? ('normal' as const) : ('error' as const), detail: last.detail };
   });
   const up = s.service !== 'stopped';
   return {
@@ -55,7 +77,13 @@ function selfStatus(s: NodeState, now: number): ServerStatus {
   };
 }
 
-function peerStatus(s: NodeState, p: PeerRecord | undefined, name: string, priority: number, now: number): ServerStatus {
+function peerStatus(
+  s: NodeState,
+  p: PeerRecord | undefined,
+  name: string,
+  priority: number,
+  now: number,
+): ServerStatus {
   const cl = s.ix.config.cluster;
   const base = { name, local: false, priority, np: [] };
   if (!p) return { ...base, state: 'unknown', service: 'unknown', heardVia: 'none', heartbeats: [] };
@@ -68,7 +96,11 @@ function peerStatus(s: NodeState, p: PeerRecord | undefined, name: string, prior
   });
   if (cl.witness) {
     const t = p.witnessHeardAt;
-    heartbeats.push({ name: 'witness', state: witnessHeard(s.ix, p, now) ? 'normal' : t === null ? 'unknown' : 'error', lastHeardAgoMs: t === null ? null : now - t });
+    heartbeats.push({
+      name: 'witness',
+      state: witnessHeard(s.ix, p, now) ? 'normal' : t === null ? 'unknown' : 'error',
+      lastHeardAgoMs: t === null ? null : now - t,
+    });
   }
   let state: ServerStatus['state'];
   if (!heard) state = lastHeard(p) === null ? 'unknown' : 'offline';
@@ -93,7 +125,11 @@ function groupStatus(s: NodeState, group: string, now: number): GroupStatus {
     const st = p.report?.groups[group]?.state;
     if (st && isActiveState(st) && !isIgnorable(s, p, now)) holders.push({ server: p.name, state: st });
   }
-  const main = holders.find((h) => h.state === 'online') ?? holders.find((h) => h.state === 'error') ?? holders[0] ?? null;
+  const main =
+    holders.find((h) => h.state === 'online') ??
+    holders.find((h) => h.state === 'error') ??
+    holders[0] ??
+    null;
   const failedOn = new Set<string>(s.marks[group] ?? []);
   for (const p of Object.values(s.peers)) if (p.report?.failedGroups.includes(group)) failedOn.add(p.name);
   const resources = (g?.resources ?? []).map((name) => {
@@ -105,25 +141,38 @@ function groupStatus(s: NodeState, group: string, now: number): GroupStatus {
     const st = main ? s.peers[main.server]?.report?.resources[name] : undefined;
     return { name, type, state: st ?? 'offline' };
   });
-  return { name: group, state: main?.state ?? 'offline', server: main?.server ?? null, resources, failedOn: [...failedOn] };
+  return {
+    name: group,
+    state: main?.state ?? 'offline',
+    server: main?.server ?? null,
+    resources,
+    failedOn: [...failedOn],
+  };
 }
 
 function clusterWarnings(s: NodeState, servers: ServerStatus[], groups: GroupStatus[]): string[] {
   const out: string[] = [];
   for (const srv of servers) {
     if (srv.local) continue;
-    if (srv.heardVia === 'witness') out.push(`${srv.name} is heard only through the witness: the interconnects are silent`);
+    if (srv.heardVia === 'witness')
+      out.push(`${srv.name} is heard only through the witness: the interconnects are silent`);
     else if (srv.state === 'offline' && srv.service === 'unknown') out.push(`${srv.name} is not heard`);
-    if (srv.configMismatch) out.push(`${srv.name} runs a different configuration (${srv.configMismatch.theirs.slice(0, 12)})`);
+    if (srv.configMismatch)
+      out.push(`${srv.name} runs a different configuration (${srv.configMismatch.theirs.slice(0, 12)})`);
     if (srv.state === 'isolated') out.push(`${srv.name} is isolated`);
   }
   if (s.isolation) out.push(`${s.self} is isolated: ${s.isolation.cause}`);
-  for (const t of Object.values(s.np)) if (t.last && !t.last.ok) out.push(`NP target ${t.name} does not answer: ${t.last.detail}`);
+  for (const t of Object.values(s.np))
+    if (t.last && !t.last.ok) out.push(`NP target ${t.name} does not answer: ${t.last.detail}`);
   if (s.witness.state === 'error') out.push(`the witness does not answer: ${s.witness.detail}`);
   for (const g of groups) {
     if (g.state === 'error') out.push(`group ${g.name} is in error on ${g.server ?? 'unknown'}`);
-    const lg = s.groups[g.name];
-    if (g.state === 'offline' && lg?.need && (g.failedOn?.length ?? 0) > 0) out.push(`group ${g.name} needs a server but failed on ${g.failedOn?.join(', ')}`);
+    const startup = s.ix.groups.get(g.name)?.startupServers ?? [];
+    if (g.state === 'offline' && startup.length > 0 && startup.every((x) => g.failedOn?.includes(x))) {
+      out.push(
+        `group ${g.name} failed on every server that may run it (${startup.join(', ')}); fix the cause and run tandem group reset ${g.name}`,
+      );
+    }
   }
   return out;
 }

@@ -112,8 +112,8 @@ void test('missing, non-executable and unknown programs are code 4 and not-insta
 
 void test('abort (timeout) kills the whole process group, including children that ignore SIGTERM', async () => {
   const { res, config, drv } = setup({ start: './start.sh' });
-  // A background child that ignores SIGTERM, then a foreground sleep.
-  sb.script('start.sh', "(trap '' TERM; exec sleep 1000) & echo $! > bg.pid; echo ready; sleep 1000");
+  // A background child that ignores SIGTERM (it says `ready` once its trap is set), then a foreground sleep.
+  sb.script('start.sh', `sh -c 'trap "" TERM; echo $$ > bg.pid; echo ready; exec sleep 1000' & sleep 1000`);
   const ac = new AbortController();
   const p = drv.start(res, START, sb.ctx(config, ac.signal));
   await sb.logLine(/^ready$/);
@@ -190,13 +190,16 @@ void test('async stop: SIGKILL after SIGTERM is ignored until the timeout is nea
   sb = new Sandbox();
   const res = execResource(
     'exec1',
-    { cwd: sb.dir, start: "trap '' TERM; sleep 1000", async: true },
+    { cwd: sb.dir, start: "trap '' TERM; echo trapped; exec sleep 1000", async: true },
     { timeoutMs: 1_300 },
   );
   const config = makeConfig({ baseDir: sb.dir, resources: [res] });
   const drv = new ExecDriver();
   assert.deepEqual(await drv.start(res, START, sb.ctx(config)), { result: 'ok' });
   const rec = readAsyncRecord(sb.stateDir, 'exec1')!;
+  // Async output goes to a file: wait until the trap is set before stopping.
+  const out = join(runDirOf(sb.stateDir), 'exec1.out');
+  await waitUntil('trap set', () => readFileSync(out, 'utf8').includes('trapped'));
   const t0 = Date.now();
   assert.deepEqual(await drv.stop(res, START, sb.ctx(config)), { result: 'ok' });
   assert.ok(Date.now() - t0 >= 250, 'waited for SIGTERM first');

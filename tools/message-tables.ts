@@ -1,0 +1,35 @@
+/**
+ * Every message table of the project (STYLE.md 12), by the heading it has in docs/messages.md. The
+ * consistency test (tools/check-messages.test.ts) checks code and docs against each other in both directions.
+ */
+import type { MessageEntry } from '../src/shared/errors.ts';
+import { EXEC_MESSAGES } from '../src/drivers/exec/errors.ts';
+import { CUSTOM_MESSAGES } from '../src/drivers/custom/errors.ts';
+import { PID_MESSAGES } from '../src/drivers/pid/errors.ts';
+import { DAEMON_MESSAGES } from '../src/daemon/messages.ts';
+
+export const MESSAGE_TABLES: Record<string, readonly MessageEntry[]> = {
+  'exec resource': EXEC_MESSAGES,
+  'custom monitor': CUSTOM_MESSAGES,
+  'pid monitor': PID_MESSAGES,
+  'daemon (scripts and OS actions)': DAEMON_MESSAGES,
+};
+
+/** Parse docs/messages.md: `## <table>` headings followed by `| code | id | message | remedy |` rows. */
+export function parseMessagesDoc(
+  text: string,
+): Record<string, { code: number; id: string; message: string }[]> {
+  const out: Record<string, { code: number; id: string; message: string }[]> = {};
+  let current: string | null = null;
+  for (const line of text.split('\n')) {
+    const h = /^## (.+)$/.exec(line);
+    if (h) {
+      current = h[1]!.trim();
+      out[current] = [];
+      continue;
+    }
+    const row = /^\|\s*(\d+)\s*\|\s*`([A-Z0-9_]+)`\s*\|\s*(.+?)\s*\|\s*(.+?)\s*\|$/.exec(line);
+    if (row && current) out[current]!.push({ code: Number(row[1]), id: row[2]!, message: row[3]! });
+  }
+  return out;
+}
