@@ -57,7 +57,7 @@ const zones = [
     target: L('adapters'),
     from: [L('core'), L('drivers'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')],
   },
-  { target: L('daemon'), from: [L('api'), L('client'), L('cli'), L('webui'), L('witness')], except: [] },
+  { target: L('daemon'), from: [L('adapters'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
   { target: L('api'), from: [L('adapters'), L('cli'), L('webui'), L('witness')] },
   {
     target: L('client'),
@@ -157,12 +157,34 @@ export default tseslint.config(
     },
   },
   {
+    // The composition root wires adapters and the API around the daemon (docs/architecture.md, "Layers").
+    files: ['src/daemon/main.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: zones.map((z) =>
+            z.target === L('daemon')
+              ? {
+                  ...z,
+                  target: './src/daemon/main.ts',
+                  from: z.from.filter((f) => f !== L('adapters') && f !== L('api')),
+                }
+              : z,
+          ),
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'tools/**/*.ts', 'demo/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
+      // Tests wire real pieces together like a composition root does; layering applies to src/ only.
+      'import-x/no-restricted-paths': 'off',
       // node:test's test() returns a promise that the runner itself awaits.
       '@typescript-eslint/no-floating-promises': [
         'error',

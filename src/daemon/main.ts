@@ -26,9 +26,8 @@ import { FileStateStore } from '../adapters/state-store.ts';
 import { SystemClock } from '../adapters/system-clock.ts';
 import { UdpHeartbeatTransport } from '../adapters/udp-transport.ts';
 import { HttpWitnessClient } from '../adapters/witness-client.ts';
-// The composition root is the one daemon module that wires the API on top of the daemon (api <- daemon
-// otherwise, docs/architecture.md "Layers").
-// eslint-disable-next-line import-x/no-restricted-paths
+// The composition root is the one daemon module that wires adapters and the API around the daemon
+// (eslint.config.mjs exempts exactly this file; docs/architecture.md "Layers").
 import { createApiServer } from '../api/server.ts';
 import { ClusterNode, renderPlan } from '../core/node.ts';
 import type { PeerReport } from '../core/types.ts';

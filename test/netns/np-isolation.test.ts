@@ -100,7 +100,9 @@ function nsSpawn(ns: string, args: string[], cwd: string, logFile: string): Chil
   const chunks: string[] = [];
   p.stdout?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
   p.stderr?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
-  p.on('exit', () => writeFileSync(out, chunks.join('')));
+  p.on('exit', () => {
+    if (existsSync(cwd)) writeFileSync(out, chunks.join(''));
+  });
   return p;
 }
 
