@@ -7,8 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESSAGE_TABLES, parseMessagesDoc } from './message-tables.ts';
+import { AlertCode } from '../src/core/out.ts';
 
-const doc = parseMessagesDoc(readFileSync(join(import.meta.dirname, '..', 'docs', 'messages.md'), 'utf8'));
+const text = readFileSync(join(import.meta.dirname, '..', 'docs', 'messages.md'), 'utf8');
+const [tablesPart = '', alertsPart = ''] = text.split(/^# Alert codes$/m);
+const doc = parseMessagesDoc(tablesPart);
 
 test('every message table is documented, entry by entry', () => {
   for (const [name, table] of Object.entries(MESSAGE_TABLES)) {
@@ -42,4 +45,12 @@ test('codes and ids are unique within each table', () => {
     assert.equal(new Set(table.map((m) => m.code)).size, table.length, `${name}: duplicate code`);
     assert.equal(new Set(table.map((m) => m.id)).size, table.length, `${name}: duplicate id`);
   }
+});
+
+test('every alert code is documented, and every documented alert code exists', () => {
+  const documented = [...alertsPart.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!);
+  const inCode = Object.values(AlertCode) as string[];
+  for (const c of inCode) assert.ok(documented.includes(c), `alert code ${c} is not in docs/messages.md`);
+  for (const c of documented)
+    assert.ok(inCode.includes(c), `documented alert code ${c} does not exist in code`);
 });

@@ -56,16 +56,6 @@ export function precedence(ix: ConfigIndex, group: string, server: string): numb
   return 1000 + (ix.servers.get(server)?.priority ?? 999);
 }
 
-/** The group of a resource (throws a BugError-free fallback: '' when unknown). */
-export function groupOfResource(ix: ConfigIndex, resource: string): string {
-  return ix.resources.get(resource)?.group ?? '';
-}
-
-/** Names of the resources of `group` in start order (dependencies first). */
-export function groupResources(ix: ConfigIndex, group: string): string[] {
-  return ix.groups.get(group)?.resources ?? [];
-}
-
 /** `resource` and every resource that depends on it, directly or not (the set a reactivation restarts). */
 export function withDependents(ix: ConfigIndex, resource: string): string[] {
   const out = new Set<string>([resource]);

@@ -3,7 +3,7 @@
  * object, so a decision input can be copied, saved and replayed (STYLE.md 19). Times are local monotonic
  * milliseconds. The prose of the node's states and transitions is at the top of node.ts.
  */
-import type { CompiledConfig, FailoverTargetRule, FinalAction } from '../shared/config/types.ts';
+import type { CompiledConfig, FailoverTargetRule } from '../shared/config/types.ts';
 import { indexConfig, type ConfigIndex } from './config-index.ts';
 import type {
   GroupRelease,
@@ -203,9 +203,6 @@ export interface NodeState {
   actions: Record<string, { kind: 'monitor' | 'script' | 'np' | 'witness' | 'os'; monitor?: string }>;
   pendingReplies: PendingReply[];
 }
-
-/** Final actions shared by the activation, deactivation and monitor ladders. */
-export type LadderFinal = FinalAction;
 
 export function newLocalResource(name: string, group: string, probed: boolean): LocalResource {
   return {

@@ -212,7 +212,9 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
     const limitMs = stopBoundMs(config);
     logger.info({ signal, limitMs }, 'stopping: leaving the cluster (groups are stopped, peers told)');
     let reply: string | null = null;
-    void theLoop.request({ op: 'cluster-stop' }, limitMs).then((r) => (reply = r.message));
+    void theLoop
+      .request({ op: 'cluster-stop', daemonShutdown: true }, limitMs)
+      .then((r) => (reply = r.message));
     const final = await theLoop.waitForReport(isFinalReport, limitMs);
     if (final === null) {
       logger.error(

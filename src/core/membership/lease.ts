@@ -117,8 +117,9 @@ export function downBlocker(s: NodeState, p: PeerRecord, now: number): string | 
   if (isHeard(s.ix, p, now)) return `${p.name} is heard`;
   if (s.isolation) return `contact (${s.self} is isolated)`;
   const at = takeoverAt(s, p);
-  if (now < at) return `${p.name}'s lease to expire at ${at} ms`;
-  if (!npConfirmed(s, p, now)) return `an NP target to answer (${p.name} lost at ${lostAt(s, p)} ms)`;
+  if (now < at) return `${p.name}'s lease to expire (in ${Math.ceil(at - now)} ms)`;
+  if (!npConfirmed(s, p, now))
+    return `an NP target to answer (${p.name} lost ${Math.round(now - lostAt(s, p))} ms ago)`;
   if (!witnessConfirmed(s, p)) return `the witness to confirm ${p.name} is gone`;
   return null;
 }

@@ -59,7 +59,7 @@ export function observeMembership(s: NodeState, now: number, out: Out): PeerReco
           'server',
           p.name,
           AlertCode.serverLost,
-          `Server ${p.name} is lost: no heartbeat for ${s.ix.config.cluster.heartbeat.timeoutMs} ms (last heard at ${lh ?? 'never'} ms).`,
+          `Server ${p.name} is lost: no heartbeat on any path for ${s.ix.config.cluster.heartbeat.timeoutMs} ms${lh === null ? ' (never heard)' : ` (last heard ${Math.round(now - lh)} ms ago)`}.`,
         );
         const blocker = downBlocker(s, p, now);
         if (blocker)

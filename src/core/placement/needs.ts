@@ -6,7 +6,7 @@
  * any live server has the group active. Only the target (candidates.ts) acts on it, by claiming.
  */
 import type { FailoverTargetRule } from '../../shared/config/types.ts';
-import { isActiveState, lostAt } from '../membership/peers.ts';
+import { isActiveState } from '../membership/peers.ts';
 import type { GroupNeed, NodeState, PeerRecord } from '../model.ts';
 import type { Out } from '../out.ts';
 import type { GroupRelease } from '../types.ts';
@@ -66,13 +66,12 @@ export function needsFromDownPeer(s: NodeState, p: PeerRecord, now: number): voi
     const lg = s.groups[group];
     if (!cfg || !lg || !cfg.failover.auto || !isActiveState(e.state)) continue;
     if (activeHolders(s, group, now).length > 0) continue;
-    const lost = p.lostAtMs ?? lostAt(s, p);
     lg.need = {
       event: 'FAILOVER',
       from: p.name,
       to: null,
       rule: cfg.failover.target,
-      reason: `failover from ${p.name}: heartbeat lost (${p.name} lost at ${lost} ms)`,
+      reason: `failover from ${p.name}: heartbeat lost`,
       operator: false,
       exclude: p.name,
     };

@@ -4,7 +4,7 @@
  *
  * ```
  * Plan for node-2:
- *   1. start exec1 on node-2 (failover1) -- failover from node-1: heartbeat lost (node-1 lost at 10000 ms)
+ *   1. start exec1 on node-2 (failover1) -- failover from node-1: heartbeat lost
  *   2. start exec2 on node-2 (failover1) [waiting] -- after 1; depends on exec1
  * ```
  *

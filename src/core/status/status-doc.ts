@@ -103,7 +103,9 @@ function peerStatus(
     });
   }
   let state: ServerStatus['state'];
-  if (!heard) state = lastHeard(p) === null ? 'unknown' : 'offline';
+  // A server with another configuration is alive but not a member of this cluster.
+  if (p.mismatch) state = 'offline';
+  else if (!heard) state = lastHeard(p) === null ? 'unknown' : 'offline';
   else if (r?.isolated) state = 'isolated';
   else state = r && r.service !== 'stopped' ? 'online' : 'offline';
   return {

@@ -97,6 +97,7 @@ function compileRecovery(
   m: ParsedMonitor,
   refs: MonitorRefs,
   path: readonly PathSeg[],
+  noResponseDefault: CompiledRecovery['noResponse'],
 ): CompiledRecovery | null {
   const rec = m.recovery;
   const rpath = [...path, 'recovery'];
@@ -197,7 +198,7 @@ function compileRecovery(
       timeoutMs: ms(rec.scripts.timeout),
       cwd: ctx.baseDir,
     },
-    noResponse: rec.noResponse,
+    noResponse: rec.noResponse ?? noResponseDefault,
   };
 }
 
@@ -212,7 +213,7 @@ function compileMonitor(
   const path: PathSeg[] = ['monitors', index];
   const raw = ownParams(m, COMMON_MONITOR_KEYS);
   const refs = compileRefs(ctx, m, spec.impliedResource?.(raw) ?? null, path);
-  const recovery = compileRecovery(ctx, m, refs, path);
+  const recovery = compileRecovery(ctx, m, refs, path, spec.defaults.noResponse);
   const tctx = { baseDir: ctx.baseDir };
   const params = spec.compileParams(raw, tctx);
   const perServer: Record<string, Record<string, unknown>> = {};

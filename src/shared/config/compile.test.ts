@@ -110,7 +110,7 @@ describe('automatic pid monitor', () => {
             timeoutMs: 30000,
             cwd: '/etc/tandem',
           },
-          noResponse: 'warn',
+          noResponse: 'recover',
         },
         params: { resource: 'exec1' },
         perServer: {},

@@ -39,6 +39,7 @@ export const DEFAULTS = {
   maxFailovers: 1,
   recoveryFinalAction: 'none',
   recoveryScriptTimeout: '30s',
+  /** Default `recovery.noResponse` of the AWS monitor types (local checks default to recover). */
   noResponse: 'warn',
 } as const;
 

@@ -190,7 +190,7 @@ describe('defaults of a minimal config', () => {
         maxFailovers: 1,
         failoverTarget: 'stable',
         finalAction: 'none',
-        noResponse: 'warn',
+        noResponse: 'recover',
         scripts: undefined,
       },
     );

@@ -76,7 +76,13 @@ export interface MonitorTypeSpec<T extends string = string, S extends z.ZodRawSh
   readonly params: S;
   readonly perServerKeys: readonly string[];
   /** Defaults of the common monitor keys for this type. */
-  readonly defaults: { interval: string; timeout: string; retries: number };
+  readonly defaults: {
+    interval: string;
+    timeout: string;
+    retries: number;
+    /** What a check that gets no answer (times out) means for this type (`recovery.noResponse`). */
+    noResponse: 'none' | 'warn' | 'recover';
+  };
   compileParams(raw: Out<S>, ctx: TypeCompileContext): Record<string, unknown>;
   compileOverride(
     raw: Partial<Out<S>>,
@@ -167,7 +173,7 @@ export const execResourceType = defineResourceType({
           timeoutMs: 30_000,
           cwd: ctx.baseDir,
         },
-        noResponse: DEFAULTS.noResponse,
+        noResponse: 'recover',
       },
       params: { resource: resource.name },
       perServer: {},
@@ -191,6 +197,8 @@ export const customMonitorType = defineMonitorType({
     interval: DEFAULTS.monitorInterval,
     timeout: DEFAULTS.monitorTimeout,
     retries: DEFAULTS.monitorRetries,
+    // A local check that hangs is a failure like any other (the seed's monitors treat a timeout as an error).
+    noResponse: 'recover',
   },
   compileParams(raw, ctx): Record<string, unknown> {
     return { command: raw.command, cwd: resolvePosix(ctx.baseDir, raw.cwd ?? '.') };
@@ -216,7 +224,7 @@ export const pidMonitorType = defineMonitorType({
   },
   perServerKeys: [],
   // A vanished process does not come back by itself: a retry would only delay recovery by an interval.
-  defaults: { interval: '5s', timeout: '10s', retries: 0 },
+  defaults: { interval: '5s', timeout: '10s', retries: 0, noResponse: 'recover' },
   compileParams(raw): Record<string, unknown> {
     return { resource: raw.resource };
   },

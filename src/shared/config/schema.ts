@@ -276,8 +276,15 @@ export const RecoverySchema = strict({
   })
     .prefault({})
     .describe('Recovery scripts.'),
-  /** AWS monitors: an AWS call without answer is none (ignored) | warn | recover (error). @default warn */
-  noResponse: z.enum(['none', 'warn', 'recover']).default(DEFAULTS.noResponse).describe('Default warn.'),
+  /**
+   * A check that gets no answer (times out) is none (ignored) | warn | recover (an error that starts recovery).
+   * @default warn for the AWS monitors (a slow AWS endpoint must not fail a group over); recover for local
+   * checks (custom, pid).
+   */
+  noResponse: z
+    .enum(['none', 'warn', 'recover'])
+    .optional()
+    .describe('Default warn for AWS monitors, recover for custom and pid.'),
 });
 
 /** The monitor object of one registered type: common keys (with the type's defaults) + its own keys. */
