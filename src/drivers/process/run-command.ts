@@ -158,7 +158,7 @@ export async function spawnGroup(spec: SpawnSpec): Promise<SpawnedGroup> {
   try {
     child = spawn('/bin/sh', ['-c', spec.command], {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: { ...inheritedEnv(), ...spec.env },
       detached: true,
       stdio: fd === null ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
     });
@@ -286,4 +286,14 @@ export function describeExit(st: { status: number | null; signal: NodeJS.Signals
 /** Shell exit statuses that mean the program could not be run (126 not executable, 127 not found). */
 export function isShellSpawnStatus(status: number | null): boolean {
   return status === 126 || status === 127;
+}
+
+/**
+ * The daemon's environment minus its own `TANDEM_*` variables: a script must only ever see the `TANDEM_*`
+ * values of its own call (a stale `TANDEM_FAILOVER_FROM` or the daemon's `TANDEM_CONFIG` would mislead it).
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TANDEM_')) env[k] = v;
+  return env;
 }
