@@ -94,6 +94,21 @@ export function takeoverAt(s: NodeState, p: PeerRecord): number {
   return leaseBase(s, p) + s.ix.takeoverWaitMs;
 }
 
+/** Why `p` counts as down, for the SERVER_DOWN alert (call only when `isDown` holds). */
+export function downReason(s: NodeState, p: PeerRecord): string {
+  const why: string[] = [];
+  const l = lostAt(s, p);
+  const answered = Object.entries(s.np).filter(([, t]) => (t.lastOkSentAt ?? -Infinity) >= l);
+  const first = answered[0];
+  if (first)
+    why.push(`NP target ${first[0]} answered after the loss: ${first[1].last?.detail ?? 'HTTP 200'}`);
+  else if (Object.keys(s.np).length > 0) why.push('another server is heard, so this server is not isolated');
+  if (s.ix.config.cluster.witness)
+    why.push(`the witness has not heard it for at least ${s.ix.config.cluster.witness.timeoutMs} ms`);
+  if (why.length === 0) why.push('no NP target or witness is configured: heartbeat loss counts as down');
+  return why.join('; ');
+}
+
 export function isDown(s: NodeState, p: PeerRecord, now: number): boolean {
   // While isolated we hear nobody: that is no evidence about anyone (see leaseBase).
   if (s.isolation || isHeard(s.ix, p, now)) return false;

@@ -6,7 +6,7 @@
  */
 import type { NodeState, PeerRecord } from '../model.ts';
 import { AlertCode, type Out } from '../out.ts';
-import { downBlocker, isDown, isolationCause } from './lease.ts';
+import { downBlocker, downReason, isDown, isolationCause } from './lease.ts';
 import { heardVia, isHeard, lanHeard, lastHeard, lostAt } from './peers.ts';
 
 export function observeMembership(s: NodeState, now: number, out: Out): PeerRecord[] {
@@ -85,7 +85,7 @@ export function observeMembership(s: NodeState, now: number, out: Out): PeerReco
           'server',
           p.name,
           AlertCode.serverDown,
-          `Server ${p.name} is down; its groups may be taken over.`,
+          `Server ${p.name} is down (${downReason(s, p)}); its groups may be taken over.`,
         );
       }
     }

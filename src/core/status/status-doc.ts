@@ -49,10 +49,13 @@ export function buildStatus(s: NodeState, now: number): StatusDoc {
 function selfStatus(s: NodeState, now: number): ServerStatus {
   const cl = s.ix.config.cluster;
   const peers = Object.values(s.peers);
+  // A path of ours is in error only when a peer is heard some other way but not on it; with no peer heard
+  // at all (peers down), nothing tells whether our own path works.
+  const anyPeerHeard = peers.some((p) => isHeard(s.ix, p, now));
   const heartbeats: HeartbeatStatus[] = s.ix.lans.map((lan) => {
     const up = peers.some((p) => lanHeard(s.ix, p, lan, now));
     const ever = peers.some((p) => p.lanHeardAt[lan] !== undefined);
-    return { name: lan, state: up ? 'normal' : ever ? 'error' : 'unknown' };
+    return { name: lan, state: up ? 'normal' : ever && anyPeerHeard ? 'error' : 'unknown' };
   });
   if (cl.witness)
     heartbeats.push({ name: 'witness', state: s.witness.state === 'unknown' ? 'unknown' : s.witness.state });
