@@ -16,6 +16,17 @@ import { isIgnorable } from '../membership/lease.ts';
 import { heardVia, isActiveState, isHeard, lanHeard, lastHeard, witnessHeard } from '../membership/peers.ts';
 import type { NodeState, PeerRecord } from '../model.ts';
 
+/**
+ * A monitor's state across the cluster: the worst state among the servers where it runs (error, then
+ * warning, then normal); suspended when it is suspended everywhere it would run; offline when it runs nowhere
+ * (e.g. an active-timing monitor on the standby shows offline there, while the cluster view shows the
+ * active server's result). Per-server states are in `servers`.
+ */
+function clusterMonitorState(states: MonitorState[]): MonitorState {
+  for (const st of ['error', 'warning', 'normal', 'suspended'] as const) if (states.includes(st)) return st;
+  return 'offline';
+}
+
 export function buildStatus(s: NodeState, now: number): StatusDoc {
   const servers = s.ix.config.servers.map((srv) =>
     srv.name === s.self ? selfStatus(s, now) : peerStatus(s, s.peers[srv.name], srv.name, srv.priority, now),
@@ -31,7 +42,7 @@ export function buildStatus(s: NodeState, now: number): StatusDoc {
     return {
       name: m.name,
       type: m.type,
-      state: rt?.state ?? 'offline',
+      state: clusterMonitorState(Object.values(per)),
       servers: per,
       lastError: rt?.lastError ?? null,
     };
