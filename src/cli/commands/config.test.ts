@@ -1,12 +1,16 @@
 /** `tandem config check|schema|show` on the fixture files (test/fixtures/cli); no daemon involved. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { chmodSync, readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { parseConfigText } from '../../shared/config/index.ts';
 import { main } from '../main.ts';
 
 const fixtures = new URL('../../../test/fixtures/cli/', import.meta.url).pathname.replace(/\/$/, '');
+
+// git keeps no permission bits but the executable one: give the fixture secret the mode a real one has, so
+// that `config check` does not warn about a world-readable secret (that warning has its own test below).
+before(() => chmodSync(`${fixtures}/cluster.secret`, 0o600));
 
 async function run(
   argv: string[],
@@ -127,5 +131,35 @@ describe('tandem config schema / show', () => {
       /^tandem: the config file invalid\.yaml is not valid \(\d+ errors?\); fix it \(tandem config check invalid\.yaml\)\n/,
     );
     assert.match(r.stderr, /\ninvalid\.yaml:\d+:\d+: /);
+  });
+});
+
+describe('tandem config check: the secret file', () => {
+  it('warns when the secret file is readable by other users', async () => {
+    chmodSync(`${fixtures}/cluster.secret`, 0o644);
+    try {
+      const r = await run(['config', 'check', 'cluster.yaml']);
+      assert.equal(r.code, 0);
+      assert.match(
+        r.stdout,
+        /^cluster\.yaml:\d+:\d+: warning: cluster\.secretFile: .*readable by other users.*chmod 600/m,
+      );
+    } finally {
+      chmodSync(`${fixtures}/cluster.secret`, 0o600);
+    }
+  });
+  it('refuses a missing secret file with the command that creates one', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/tandem-secret-');
+    writeFileSync(
+      `${dir}/c.yaml`,
+      'cluster:\n  name: c\n  secretFile: ./missing.secret\nservers:\n  - name: a\n    interconnects: ["127.0.0.1"]\n',
+    );
+    const r = await run(['config', 'check', `${dir}/c.yaml`]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stdout,
+      /c\.yaml:3:3: cluster\.secretFile: the secret file .*missing\.secret cannot be read \(ENOENT\); create it on every server: head -c 32/,
+    );
   });
 });

@@ -13,6 +13,8 @@ import type { Command, CommandContext } from '../context.ts';
 import { renderJson } from '../output/json.ts';
 import { renderConfigCheck } from '../output/text.ts';
 import { resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import type { ConfigIssue } from '../../shared/config/types.ts';
 
 export const configCommand: Command = {
   verb: 'config',
@@ -51,8 +53,48 @@ function shown(ctx: CommandContext, path: string): string {
   return path.startsWith(prefix) ? path.slice(prefix.length) : path;
 }
 
+/**
+ * The secret file is outside the pure config layer (it is I/O), so `config check` looks at it here: it must
+ * exist and hold something, and should not be readable by other users. Positions point at `secretFile`.
+ */
+async function secretIssues(path: string, secretFile: string): Promise<ConfigIssue[]> {
+  let line = 0;
+  let col = 0;
+  try {
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    const i = lines.findIndex((l) => /^\s*secretFile\s*:/.test(l));
+    if (i >= 0) {
+      line = i + 1;
+      col = lines[i]!.indexOf('secretFile') + 1;
+    }
+  } catch {
+    // the config was just read; a race here only loses the position
+  }
+  const issue = (severity: 'error' | 'warning', message: string, remedy: string): ConfigIssue[] => [
+    { severity, path: 'cluster.secretFile', line, col, message, remedy },
+  ];
+  const create = `create it on every server: head -c 32 /dev/urandom | base64 > ${secretFile}; chmod 600 ${secretFile}`;
+  let st;
+  try {
+    st = await stat(secretFile);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return issue('error', `the secret file ${secretFile} cannot be read (${code})`, create);
+  }
+  if (!st.isFile() || st.size === 0)
+    return issue('error', `the secret file ${secretFile} is empty or not a file`, create);
+  if ((st.mode & 0o077) !== 0)
+    return issue(
+      'warning',
+      `the secret file ${secretFile} is readable by other users (mode ${(st.mode & 0o777).toString(8)})`,
+      `chmod 600 ${secretFile}: whoever reads it can forge heartbeats and call the API`,
+    );
+  return [];
+}
+
 async function check(ctx: CommandContext, path: string): Promise<number> {
   const loaded = await readConfigFile(path);
+  if (loaded.config) loaded.issues.push(...(await secretIssues(path, loaded.config.cluster.secretFile)));
   const name = shown(ctx, path);
   const errors = loaded.issues.filter((i) => i.severity === 'error').length;
   const warnings = loaded.issues.length - errors;
