@@ -34,6 +34,7 @@ export function generalUsage(prog: string, commands: readonly Command[]): string
     ...commands.map((c) => `  ${c.verb.padEnd(width)}  ${c.summary}`),
     `  ${'daemon'.padEnd(width)}  run the cluster daemon (${prog} daemon --config FILE --server NAME [--state-dir DIR])`,
     `  ${'witness'.padEnd(width)}  run the witness heartbeat service (${prog} witness --listen ADDR:PORT)`,
+    `  ${'simulate'.padEnd(width)}  replay a saved decision through the core (${prog} simulate --input FILE --config FILE)`,
     '',
     ...GLOBAL_HELP,
     '',
