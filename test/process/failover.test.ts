@@ -14,7 +14,7 @@ const SCRIPTS = {
   'start.sh':
     '#!/bin/sh\necho "$TANDEM_EVENT $TANDEM_SERVER $TANDEM_FAILOVER_FROM" >> "./events-$TANDEM_RESOURCE.log"\n',
   'stop.sh': '#!/bin/sh\necho "STOP $TANDEM_SERVER" >> "./events-$TANDEM_RESOURCE.log"\n',
-  'check.sh': '#!/bin/sh\nexit 0\n',
+  'check.sh': '#!/bin/sh\n[ ! -f "./fail-$TANDEM_SERVER" ]\n',
 };
 
 const BODY = `groups:
@@ -213,6 +213,39 @@ test(
       assert.deepEqual(
         events(pc, 'exec1').filter((l) => l.includes('node-2')),
         [],
+      );
+    } finally {
+      await pc.dispose();
+    }
+  },
+);
+
+test(
+  'a custom monitor error fails the group over to the other server (recovery action failover)',
+  { timeout: 60_000 },
+  async () => {
+    const pc = await twoServers();
+    try {
+      assert.equal(await pc.waitGroupOnline('node-2', 'failover1'), 'node-1');
+      writeFileSync(join(pc.cd.dir, 'fail-node-1'), '');
+      await pc.waitFor('failover to node-2 after the monitor error', async () => {
+        const st = await pc.status('node-2');
+        const g = st?.groups.find((x) => x.name === 'failover1');
+        return g?.state === 'online' && g.server === 'node-2' ? true : null;
+      });
+      const alerts = await pc.api<{ alerts: { code: string; message: string }[] }>(
+        'node-1',
+        'GET',
+        '/api/v1/alerts',
+      );
+      const codes = alerts.body.alerts.map((a) => a.code);
+      assert.ok(codes.includes('MONITOR_ERROR'), codes.join(' '));
+      assert.ok(codes.includes('RECOVERY_FAILOVER'), codes.join(' '));
+      const st = (await pc.status('node-2'))!;
+      assert.deepEqual(st.groups.find((g) => g.name === 'failover1')?.failedOn, ['node-1']);
+      assert.ok(
+        events(pc, 'exec1').some((l) => l.startsWith('FAILOVER node-2 node-1')),
+        events(pc, 'exec1').join('\n'),
       );
     } finally {
       await pc.dispose();
