@@ -35,6 +35,7 @@ export function generalUsage(prog: string, commands: readonly Command[]): string
     `  ${'daemon'.padEnd(width)}  run the cluster daemon (${prog} daemon --config FILE --server NAME [--state-dir DIR])`,
     `  ${'witness'.padEnd(width)}  run the witness heartbeat service (${prog} witness --listen ADDR:PORT)`,
     `  ${'simulate'.padEnd(width)}  replay a saved decision through the core (${prog} simulate --input FILE --config FILE)`,
+    `  ${'sim'.padEnd(width)}  run the local AWS simulator (${prog} sim [--world FILE] [--listen HOST:PORT]; ${prog} sim show)`,
     '',
     ...GLOBAL_HELP,
     '',
