@@ -404,19 +404,7 @@ export class ExecDriver implements ResourceDriver {
     try {
       return await spawnGroup(spec);
     } catch (err) {
-      if (err instanceof SpawnFailure) {
-        throw driverError(
-          EXEC_MESSAGES,
-          'EXEC_SPAWN_FAILED',
-          name,
-          `${capital(err.message)} (command: ${command}).`,
-          {
-            cause: err,
-            notInstalled: true,
-          },
-        );
-      }
-      throw err;
+      throw spawnError(err, name, command);
     }
   }
 
@@ -447,19 +435,7 @@ export class ExecDriver implements ResourceDriver {
       });
       return { ...r, superseded: mine !== null && this.#superseded.has(mine) };
     } catch (err) {
-      if (err instanceof SpawnFailure) {
-        throw driverError(
-          EXEC_MESSAGES,
-          'EXEC_SPAWN_FAILED',
-          name,
-          `${capital(err.message)} (command: ${command}).`,
-          {
-            cause: err,
-            notInstalled: true,
-          },
-        );
-      }
-      throw err;
+      throw spawnError(err, name, command);
     } finally {
       if (mine) set.delete(mine);
       if (set.size === 0) this.#running.delete(name);
@@ -506,4 +482,19 @@ export class ExecDriver implements ResourceDriver {
 
 function capital(s: string): string {
   return s.length > 0 ? s[0]!.toUpperCase() + s.slice(1) : s;
+}
+
+/** A command that could not be spawned means "not installed" (EXEC_SPAWN_FAILED); anything else passes through. */
+function spawnError(err: unknown, name: string, command: string): unknown {
+  if (!(err instanceof SpawnFailure)) return err;
+  return driverError(
+    EXEC_MESSAGES,
+    'EXEC_SPAWN_FAILED',
+    name,
+    `${capital(err.message)} (command: ${command}).`,
+    {
+      cause: err,
+      notInstalled: true,
+    },
+  );
 }
