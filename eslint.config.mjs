@@ -1,112 +1,37 @@
-// Lint: typescript-eslint (type-aware), import cycles, and the layering of docs/architecture.md:
-//   shared <- core <- ports <- drivers <- daemon <- api ; adapters only from the composition root;
-//   client <- cli, webui (which import only client and shared). core is pure: no node:*, no clock, no randomness.
+// Lint: typescript-eslint (type-aware), import cycles, and the layering of docs/architecture.md (the ALLOWED
+// table below; adapters only from the composition roots). core/ and shared/ are pure: no node:*, no clock,
+// no randomness.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 const L = (p) => `./src/${p}`;
-const zones = [
-  // The AWS simulator (`tandem sim`) is a composition root of its own: it may use shared/ only.
-  {
-    target: L('sim'),
-    from: [
-      L('core'),
-      L('ports'),
-      L('drivers'),
-      L('adapters'),
-      L('daemon'),
-      L('api'),
-      L('client'),
-      L('cli'),
-      L('webui'),
-      L('witness'),
-    ],
-  },
-  // target may not import from `from`
-  {
-    target: L('shared'),
-    from: [
-      L('core'),
-      L('ports'),
-      L('drivers'),
-      L('adapters'),
-      L('daemon'),
-      L('api'),
-      L('client'),
-      L('cli'),
-      L('webui'),
-      L('witness'),
-    ],
-  },
-  {
-    target: L('core'),
-    from: [
-      L('ports'),
-      L('drivers'),
-      L('adapters'),
-      L('daemon'),
-      L('api'),
-      L('client'),
-      L('cli'),
-      L('webui'),
-      L('witness'),
-    ],
-  },
-  {
-    target: L('ports'),
-    from: [
-      L('drivers'),
-      L('adapters'),
-      L('daemon'),
-      L('api'),
-      L('client'),
-      L('cli'),
-      L('webui'),
-      L('witness'),
-    ],
-  },
-  {
-    target: L('drivers'),
-    from: [L('adapters'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')],
-  },
-  {
-    target: L('adapters'),
-    from: [L('core'), L('drivers'), L('daemon'), L('api'), L('client'), L('cli'), L('webui'), L('witness')],
-  },
-  { target: L('daemon'), from: [L('adapters'), L('api'), L('client'), L('cli'), L('webui'), L('witness')] },
-  { target: L('api'), from: [L('adapters'), L('cli'), L('webui'), L('witness')] },
-  {
-    target: L('client'),
-    from: [
-      L('core'),
-      L('ports'),
-      L('drivers'),
-      L('adapters'),
-      L('daemon'),
-      L('api'),
-      L('cli'),
-      L('webui'),
-      L('witness'),
-    ],
-  },
-  {
-    target: L('cli'),
-    from: [
-      L('core'),
-      L('ports'),
-      L('drivers'),
-      L('adapters'),
-      L('daemon'),
-      L('api'),
-      L('webui'),
-      L('witness'),
-    ],
-  },
-  {
-    target: L('webui'),
-    from: [L('core'), L('ports'), L('drivers'), L('adapters'), L('daemon'), L('api'), L('cli'), L('witness')],
-  },
-];
+
+/**
+ * What each folder of src/ may import (besides itself, node builtins and packages); every other folder is
+ * forbidden to it. This table is the layering of docs/architecture.md.
+ */
+const ALLOWED = {
+  shared: [],
+  core: ['shared'],
+  ports: ['shared', 'core'],
+  drivers: ['shared', 'core', 'ports'],
+  daemon: ['shared', 'core', 'ports', 'drivers'],
+  api: ['shared', 'core', 'ports', 'drivers', 'daemon', 'client'],
+  adapters: ['shared', 'ports'],
+  client: ['shared'],
+  cli: ['shared', 'client'],
+  webui: ['shared', 'client'],
+  // The witness service and the AWS simulator (`tandem sim`) are composition roots of their own.
+  witness: ['shared', 'ports', 'adapters'],
+  sim: ['shared'],
+};
+const FOLDERS = Object.keys(ALLOWED);
+
+/** import-x/no-restricted-paths zones for `target` (a folder or a file) allowed to import `allowed`. */
+function zone(target, allowed) {
+  return { target, from: FOLDERS.filter((f) => !allowed.includes(f)).map(L) };
+}
+const zones = FOLDERS.map((f) => zone(L(f), [f, ...ALLOWED[f]]));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'tmp/**', '**/*.mjs', '**/*.js', 'bin/**'] },
@@ -179,15 +104,10 @@ export default tseslint.config(
       'import-x/no-restricted-paths': [
         'error',
         {
-          zones: zones.map((z) =>
-            z.target === L('daemon')
-              ? {
-                  ...z,
-                  target: './src/daemon/main.ts',
-                  from: z.from.filter((f) => f !== L('adapters') && f !== L('api')),
-                }
-              : z,
-          ),
+          zones: [
+            ...zones.filter((z) => z.target !== L('daemon')),
+            zone('./src/daemon/main.ts', ['daemon', ...ALLOWED.daemon, 'adapters', 'api']),
+          ],
         },
       ],
     },
