@@ -8,38 +8,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createServer as createNetServer } from 'node:net';
-import { createSocket } from 'node:dgram';
+import { freeTcpPort, freeUdpPort } from '../../src/adapters/test-support.ts';
 import { apiToken } from '../../src/shared/crypto.ts';
 import type { StatusDoc } from '../../src/shared/status.ts';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const TANDEM = join(REPO, 'bin', 'tandem');
 
-/** A free TCP port on `host` (bind 0, read, close). */
-export async function freeTcpPort(host: string): Promise<number> {
-  return await new Promise((res, rej) => {
-    const srv = createNetServer();
-    srv.once('error', rej);
-    srv.listen(0, host, () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
-
-/** A free UDP port on `host`. */
-export async function freeUdpPort(host: string): Promise<number> {
-  return await new Promise((res, rej) => {
-    const s = createSocket('udp4');
-    s.once('error', rej);
-    s.bind(0, host, () => {
-      const port = s.address().port;
-      s.close(() => res(port));
-    });
-  });
-}
+// Free loopback ports come from the adapters' test helpers (bind 0, read the port, release it).
+export { freeTcpPort, freeUdpPort };
 
 export interface ServerSpec {
   name: string;
