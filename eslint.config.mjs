@@ -14,12 +14,16 @@ const ALLOWED = {
   shared: [],
   core: ['shared'],
   ports: ['shared', 'core'],
-  drivers: ['shared', 'core', 'ports'],
-  daemon: ['shared', 'core', 'ports', 'drivers'],
+  // The AWS access layer (SDK clients, retries, IMDS): used by drivers, the daemon and `tandem doctor`.
+  aws: ['shared', 'ports'],
+  drivers: ['shared', 'core', 'ports', 'aws'],
+  daemon: ['shared', 'core', 'ports', 'drivers', 'aws'],
   api: ['shared', 'core', 'ports', 'drivers', 'daemon', 'client'],
   adapters: ['shared', 'ports'],
   client: ['shared'],
-  cli: ['shared', 'client'],
+  cli: ['shared', 'client', 'doctor'],
+  // `tandem doctor`: preflight checks of the config against AWS (runs locally, no daemon needed).
+  doctor: ['shared', 'aws', 'drivers'],
   webui: ['shared', 'client'],
   // The witness service and the AWS simulator (`tandem sim`) are composition roots of their own.
   witness: ['shared', 'ports', 'adapters'],

@@ -43,6 +43,8 @@ function config(servers: CompiledServer[]): CompiledConfig {
     groups: [],
     resources: [],
     monitors: [],
+    aws: { region: null, profile: null, proxy: null, callTimeoutMs: 100_000, environment: {} },
+    fencing: null,
     hash: 'h',
   };
 }

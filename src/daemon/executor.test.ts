@@ -1,6 +1,7 @@
 // Tests of the executor: every action ends in exactly one event; results vs thrown ResourceErrors vs
 // not-installed vs deadline (timeout) vs cancel; NP checks give one np-result per target; the witness one
 // event. Simulated handlers on a virtual clock, plus one run of the real handlers with a real exec resource.
+import { createAwsAccess } from '../aws/access.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -248,6 +249,7 @@ void test('real handlers: an exec start that outlives its timeout is reported as
         stateDir: sb.stateDir,
         resourceDrivers: resourceDrivers(),
         monitorDrivers: monitorDrivers(),
+        aws: createAwsAccess(config.aws),
         npProber: { probe: (t) => Promise.resolve({ target: t.name, ok: true, detail: 'x' }) },
         witness: null,
       }),

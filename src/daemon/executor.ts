@@ -12,7 +12,7 @@
  *   drivers kill their process groups) and the event is emitted at once, without waiting for the handler.
  *
  * Mapping (execution status separate from result): a result -> `{ exec: 'done', result, code, message }`;
- * deadline -> `timeout`; a thrown NotInstalledError or spawn ENOENT -> `not-installed`; a thrown
+ * deadline or a thrown NoResponseError -> `timeout`; a thrown NotInstalledError or spawn ENOENT -> `not-installed`; a thrown
  * ResourceError -> `done`/`failed` with its code; cancelled by the daemon -> `cancelled`; anything else ->
  * `error` (logged as a bug). Completions after the event was emitted are logged and dropped.
  */
@@ -31,7 +31,7 @@ import type {
   WitnessAction,
 } from '../core/types.ts';
 import type { DriverContext, DriverResult } from '../drivers/driver.ts';
-import { NotInstalledError } from '../drivers/messages.ts';
+import { NoResponseError, NotInstalledError } from '../drivers/messages.ts';
 import type { Clock, Timer } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { NpProbeResult, WitnessAnswer } from '../ports/probes.ts';
@@ -116,6 +116,7 @@ export function outcomeOf(r: DriverResult<StartStopResult | MonitorResult>): Out
 export function outcomeOfError(err: unknown): Outcome {
   if (err instanceof NotInstalledError)
     return { exec: 'not-installed', code: err.code, message: err.message };
+  if (err instanceof NoResponseError) return { exec: 'timeout', code: err.code, message: err.message };
   if (err instanceof ResourceError)
     return { exec: 'done', result: 'failed', code: err.code, message: err.message };
   if (err instanceof CancelledError) return { exec: 'cancelled', message: err.message };

@@ -11,6 +11,7 @@
  *
  * Drivers get a DriverContext with the handler's signal, so the executor's deadline reaches the processes.
  */
+import type { AwsAccess } from '../aws/types.ts';
 import type { CompiledConfig, CompiledHttpNp } from '../shared/config/types.ts';
 import type { MonitorDriver, ResourceDriver, DriverContext } from '../drivers/driver.ts';
 import { driverError, messageOf } from '../drivers/messages.ts';
@@ -35,10 +36,18 @@ export interface DefaultHandlerDeps {
   npProber: NpProber;
   /** Null when no witness is configured. */
   witness: WitnessClient | null;
+  aws: AwsAccess;
 }
 
 function driverCtx(d: DefaultHandlerDeps, ctx: HandlerContext): DriverContext {
-  return { server: d.server, config: d.config, signal: ctx.signal, log: ctx.log, stateDir: d.stateDir };
+  return {
+    server: d.server,
+    config: d.config,
+    signal: ctx.signal,
+    log: ctx.log,
+    stateDir: d.stateDir,
+    aws: d.aws,
+  };
 }
 
 export function createDefaultHandlers(d: DefaultHandlerDeps): ActionHandlers {

@@ -39,6 +39,7 @@ import { ConfigError } from '../shared/errors.ts';
 import { LoopControl } from './control-impl.ts';
 import { DecisionLog } from './decision-log.ts';
 import { Executor } from './executor.ts';
+import { createAwsAccess } from '../aws/access.ts';
 import { createDefaultHandlers } from './handlers.ts';
 import { DisposableStore, type DaemonPhase } from './lifecycle.ts';
 import { DaemonLoop } from './loop.ts';
@@ -159,6 +160,7 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
       })
     : null;
 
+  const aws = createAwsAccess(config.aws);
   // The executor emits into the loop and the loop dispatches to the executor: late-bound through `loop`.
   let loop: DaemonLoop | null = null;
   const executor = new Executor({
@@ -171,6 +173,7 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
       stateDir,
       resourceDrivers: resourceDrivers(),
       monitorDrivers: monitorDrivers(),
+      aws,
       npProber: new HttpNpProber(),
       witness,
     }),

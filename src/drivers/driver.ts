@@ -5,6 +5,7 @@
  * turns whatever happens into an `ExecOutcome` (STYLE.md 9): a driver resolves with its result, or throws a
  * `ResourceError` (code from its message table), and the executor maps timeouts and aborts itself.
  */
+import type { AwsAccess } from '../aws/types.ts';
 import type { MonitorResult, StartStopResult } from '../core/types.ts';
 import type { CompiledConfig, CompiledMonitor, CompiledResource } from '../shared/config/types.ts';
 import type { MessageEntry } from '../shared/errors.ts';
@@ -20,6 +21,8 @@ export interface DriverContext {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Directory for this server's runtime state (pid files and the like). */
   stateDir: string;
+  /** The process's AWS access (one per daemon, from the config's `aws:` section). */
+  aws: AwsAccess;
 }
 
 export interface ResourceCallEnv {

@@ -29,7 +29,7 @@ export function driverError<T extends readonly DriverMessage[]>(
   id: T[number]['id'],
   object: string,
   detail: string | null,
-  options?: { cause?: unknown; notInstalled?: boolean },
+  options?: { cause?: unknown; notInstalled?: boolean; noResponse?: boolean },
 ): ResourceError {
   const e = messageOf(table, id);
   const args = {
@@ -40,11 +40,18 @@ export function driverError<T extends readonly DriverMessage[]>(
     retryable: e.retryable,
   };
   const opts = options?.cause === undefined ? undefined : { cause: options.cause };
-  return options?.notInstalled ? new NotInstalledError(args, opts) : new ResourceError(args, opts);
+  if (options?.notInstalled) return new NotInstalledError(args, opts);
+  return options?.noResponse ? new NoResponseError(args, opts) : new ResourceError(args, opts);
 }
 
 /** The program a driver needs is missing or cannot be executed on this server (OCF "not installed"). */
 export class NotInstalledError extends ResourceError {}
+
+/**
+ * The check got no answer (an AWS call timed out or stayed throttled/unavailable): the executor reports it
+ * as `{ exec: 'timeout' }`, so the monitor's `noResponse` setting decides (none / warn / recover).
+ */
+export class NoResponseError extends ResourceError {}
 
 /** Checks a table: unique codes and ids (used by each driver's tests). */
 export function tableProblems(table: readonly DriverMessage[]): string[] {

@@ -108,6 +108,8 @@ export function makeConfig(opts: {
     groups,
     resources,
     monitors: opts.monitors ?? [],
+    aws: { region: null, profile: null, proxy: null, callTimeoutMs: 100_000, environment: {} },
+    fencing: null,
     hash: 'test-hash',
   };
 }

@@ -6,6 +6,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAwsAccess } from '../../src/aws/access.ts';
+import type { AwsAccess } from '../../src/aws/types.ts';
 import type { DriverContext } from '../../src/drivers/driver.ts';
 import { isGroupAlive, killGroup } from '../../src/drivers/process/proc.ts';
 import { readPgids, runDirOf } from '../../src/drivers/process/run-dir.ts';
@@ -35,9 +37,11 @@ export class Sandbox {
     config: CompiledConfig,
     signal: AbortSignal = new AbortController().signal,
     server = 'node-1',
+    aws: AwsAccess = createAwsAccess(config.aws),
   ): DriverContext {
     return {
       server,
+      aws,
       config,
       signal,
       stateDir: this.stateDir,

@@ -275,7 +275,17 @@ function buildBody(
   const monitors = compileMonitors(ctx, rawMonitors, groups);
   if (cluster === null) return null;
   partitionWarnings(ctx, cluster);
-  return { cluster, servers, groups: groups.groups, resources: groups.resources, monitors };
+  // Placeholder until the aws:/fencing: sections are compiled (issue 4).
+  const aws = { region: null, profile: null, proxy: null, callTimeoutMs: 100_000, environment: {} };
+  return {
+    cluster,
+    servers,
+    groups: groups.groups,
+    resources: groups.resources,
+    monitors,
+    aws,
+    fencing: null,
+  };
 }
 
 /** `compileConfig` with positions (parse.ts passes a YAML locator). */

@@ -199,6 +199,32 @@ export interface CompiledMonitor {
   comment?: string;
 }
 
+/** The `aws:` section (issue 4 section 1): how Tandem reaches the AWS APIs. */
+export interface CompiledAws {
+  /** Region; null = the SDK's usual sources (AWS_REGION, the profile), else the instance metadata. */
+  region: string | null;
+  /** Shared config/credentials profile; null = AWS_PROFILE or `default`. */
+  profile: string | null;
+  /** HTTP(S) proxy URL for AWS API calls only (never for the instance metadata); null = none. */
+  proxy: string | null;
+  /** Upper bound of one AWS API call, retries included (ms). @default 100 s */
+  callTimeoutMs: number;
+  /** Extra environment variables for AWS access (AWS_ENDPOINT_URL, AWS_PROFILE, ...). */
+  environment: Record<string, string>;
+}
+
+/** The `fencing:` section (issue 4 section 4): forced stop of a server judged down, before failover. */
+export interface CompiledFencing {
+  type: 'aws';
+  action: 'stop' | 'reboot';
+  /** How long a forced stop may take until the instance is stopped (ms). */
+  timeoutMs: number;
+  /** Period of the fencing check (can this server see every peer's instance) (ms). */
+  checkIntervalMs: number;
+  /** Per server: its instance and how long this server waits before fencing a peer (ms). */
+  servers: Record<string, { instanceId: string; delayMs: number }>;
+}
+
 export interface CompiledConfig {
   /** Absolute path of the YAML file this came from (relative paths in it are resolved against its dir). */
   sourceFile: string;
@@ -210,6 +236,9 @@ export interface CompiledConfig {
   groups: CompiledGroup[];
   resources: CompiledResource[];
   monitors: CompiledMonitor[];
+  aws: CompiledAws;
+  /** Null when no `fencing:` section is written. */
+  fencing: CompiledFencing | null;
   /**
    * sha256 (hex) of a canonical JSON rendering of everything above except `sourceFile` and `baseDir`.
    * Servers exchange it in heartbeats and refuse to cluster when it differs.
