@@ -7,12 +7,26 @@ import { EXEC_MESSAGES } from '../src/drivers/exec/errors.ts';
 import { CUSTOM_MESSAGES } from '../src/drivers/custom/errors.ts';
 import { PID_MESSAGES } from '../src/drivers/pid/errors.ts';
 import { DAEMON_MESSAGES } from '../src/daemon/messages.ts';
+import { AWSVIP_MESSAGES, AWSVIPW_MESSAGES } from '../src/drivers/awsvip/errors.ts';
+import { AWSEIP_MESSAGES, AWSEIPW_MESSAGES } from '../src/drivers/awseip/errors.ts';
+import { AWSDNS_MESSAGES, AWSDNSW_MESSAGES } from '../src/drivers/awsdns/errors.ts';
+import { AWSAZW_MESSAGES } from '../src/drivers/awsazw/errors.ts';
+import { AWSFENCEW_MESSAGES, FENCE_MESSAGES } from '../src/drivers/fencing/errors.ts';
 
 export const MESSAGE_TABLES: Record<string, readonly MessageEntry[]> = {
   'exec resource': EXEC_MESSAGES,
   'custom monitor': CUSTOM_MESSAGES,
   'pid monitor': PID_MESSAGES,
   'daemon (scripts and OS actions)': DAEMON_MESSAGES,
+  'awsvip resource': AWSVIP_MESSAGES,
+  'awsvipw monitor': AWSVIPW_MESSAGES,
+  'awseip resource': AWSEIP_MESSAGES,
+  'awseipw monitor': AWSEIPW_MESSAGES,
+  'awsdns resource': AWSDNS_MESSAGES,
+  'awsdnsw monitor': AWSDNSW_MESSAGES,
+  'awsazw monitor': AWSAZW_MESSAGES,
+  'fencing (forced stop)': FENCE_MESSAGES,
+  'awsfencew monitor': AWSFENCEW_MESSAGES,
 };
 
 /** Parse docs/messages.md: `## <table>` headings followed by `| code | id | message | remedy |` rows. */

@@ -98,6 +98,8 @@ export function objectOfOp(op: OperatorOp): string {
     case 'cluster-start':
     case 'cluster-stop':
       return 'cluster';
+    case 'confirm-down':
+      return `server ${op.server}`;
     case 'group-start':
     case 'group-stop':
     case 'group-move':

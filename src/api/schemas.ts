@@ -62,8 +62,9 @@ export const serverStatusSchema = obj(
     heartbeats: { type: 'array', items: heartbeatStatusSchema },
     np: { type: 'array', items: obj({ name: str, state: pathState, detail: str }, ['detail']) },
     configMismatch: nullable(obj({ ours: str, theirs: str })),
+    fencing: obj({ state: oneOf(['none', 'waiting', 'fencing', 'fenced', 'failed']), detail: str }),
   },
-  ['priority', 'service', 'heardVia', 'configMismatch'],
+  ['priority', 'service', 'heardVia', 'configMismatch', 'fencing'],
 );
 
 export const resourceStatusSchema = obj({ name: str, type: str, state: lifecycleState, error: codeMessage }, [

@@ -259,6 +259,7 @@ describe('control API: operations', () => {
     ['/monitors/suspend', { monitor: 'custom1' }, { op: 'monitor-suspend', monitor: 'custom1' }],
     ['/monitors/resume', { monitor: 'pidw1' }, { op: 'monitor-resume', monitor: 'pidw1' }],
     ['/monitors/resume', undefined, { op: 'monitor-resume' }],
+    ['/servers/node-2/confirm-down', {}, { op: 'confirm-down', server: 'node-2' }],
   ];
   for (const [path, body, op] of cases) {
     it(`POST ${path} ${JSON.stringify(body ?? null)} -> operate(${JSON.stringify(op)})`, async () => {
@@ -277,6 +278,7 @@ describe('control API: operations', () => {
     ['/groups/failover1/start', { server: 'node-9' }, 'server node-9', /valid servers/],
     ['/resources/nope/stop', {}, 'resource nope', /valid resources: exec1, exec2, exec3/],
     ['/monitors/resume', { monitor: 'nope' }, 'monitor nope', /valid monitors: custom1, pidw1/],
+    ['/servers/node-9/confirm-down', {}, 'server node-9', /valid servers: node-1, node-2/],
   ];
   for (const [path, body, object, message] of notFound) {
     it(`POST ${path} ${JSON.stringify(body)}: 404 NOT_FOUND naming ${object}`, async () => {

@@ -24,6 +24,7 @@ export type ApiClient = Pick<
   | 'resourceStop'
   | 'monitorSuspend'
   | 'monitorResume'
+  | 'serverConfirmDown'
 >;
 
 export interface CliIo {

@@ -18,10 +18,12 @@ import { parseArgs, stringOpt, UsageError } from './args.ts';
 import { alertsCommand } from './commands/alerts.ts';
 import { clusterCommand } from './commands/cluster.ts';
 import { configCommand } from './commands/config.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { groupCommand } from './commands/group.ts';
 import { monitorCommand } from './commands/monitor.ts';
 import { planCommand } from './commands/plan.ts';
 import { resourceCommand } from './commands/resource.ts';
+import { serverCommand } from './commands/server.ts';
 import { statusCommand } from './commands/status.ts';
 import type { ApiClient, CliIo, Command, CommandContext, OutputFormat } from './context.ts';
 import { renderJson, renderJsonError } from './output/json.ts';
@@ -35,9 +37,11 @@ export const COMMANDS: readonly Command[] = [
   groupCommand,
   resourceCommand,
   monitorCommand,
+  serverCommand,
   alertsCommand,
   planCommand,
   configCommand,
+  doctorCommand,
 ];
 
 /** The package version (package.json). */

@@ -183,6 +183,10 @@ export class TandemClient {
   groupReset(name: string): Promise<OpResult> {
     return this.#op(`/groups/${encodeURIComponent(name)}/reset`, {});
   }
+  /** Confirm that a lost server's instance is stopped (after a failed forced stop). */
+  serverConfirmDown(name: string): Promise<OpResult> {
+    return this.#op(`/servers/${encodeURIComponent(name)}/confirm-down`, {});
+  }
   resourceStart(name: string): Promise<OpResult> {
     return this.#op(`/resources/${encodeURIComponent(name)}/start`, {});
   }

@@ -159,6 +159,19 @@ export interface IsolationRt {
   actionDone: boolean;
 }
 
+/** Fencing of one peer in its current loss episode (membership/fencing.ts). */
+export interface FenceRt {
+  state: 'none' | 'waiting' | 'fencing' | 'fenced' | 'failed';
+  /** lostAt of the episode this state belongs to. */
+  episode: number | null;
+  /** When the forced stop is due (after this server's fencing delay). */
+  dueAt: number | null;
+  inflight: string | null;
+  detail: string;
+  /** When the state last changed. */
+  atMs: number | null;
+}
+
 export interface PendingReply {
   requestId: string;
   op: OperatorOp;
@@ -200,7 +213,12 @@ export interface NodeState {
   nextReleaseId: number;
   nextActionId: number;
   /** In-flight monitor/script/np/witness/os actions by id (resource actions live on the resource). */
-  actions: Record<string, { kind: 'monitor' | 'script' | 'np' | 'witness' | 'os'; monitor?: string }>;
+  actions: Record<
+    string,
+    { kind: 'monitor' | 'script' | 'np' | 'witness' | 'os' | 'fence'; monitor?: string; peer?: string }
+  >;
+  /** Fencing state per peer (only with `fencing:` configured). */
+  fencing: Record<string, FenceRt>;
   pendingReplies: PendingReply[];
 }
 
@@ -336,6 +354,7 @@ export function createNodeState(init: ClusterNodeInit): NodeState {
     nextReleaseId: 0,
     nextActionId: 0,
     actions: {},
+    fencing: {},
     pendingReplies: [],
   };
   for (const srv of init.config.servers) if (srv.name !== init.self) s.peers[srv.name] = newPeer(srv.name);

@@ -31,6 +31,7 @@
  * Group ownership is the claim/grant protocol of placement/claims.ts; every ownership change passes the
  * invariant checks of transitions.ts.
  */
+import { onFenceDone, scheduleFencing } from './membership/fencing.ts';
 import { observeMembership } from './membership/observe.ts';
 import { ingestReport, ingestWitnessPeers } from './membership/peers.ts';
 import { createNodeState, type NodeState } from './model.ts';
@@ -141,6 +142,7 @@ export class ClusterNode {
         delete s.actions[e.actionId];
         if (a.kind === 'monitor' && a.monitor) onMonitorDone(s, a.monitor, e.actionId, e.outcome, now, out);
         else if (a.kind === 'script' && a.monitor) onScriptDone(s, a.monitor, out);
+        else if (a.kind === 'fence' && a.peer) onFenceDone(s, a.peer, e.actionId, e.outcome, now, out);
         else if (a.kind === 'np' && s.npCheck.inflight?.id === e.actionId) s.npCheck.inflight = null;
         else if (a.kind === 'witness' && s.witness.inflight?.id === e.actionId) s.witness.inflight = null;
         return;
@@ -158,6 +160,7 @@ export class ClusterNode {
     const s = this.#s;
     const out = this.#out;
     for (const p of observeMembership(s, now, out)) needsFromDownPeer(s, p, now);
+    scheduleFencing(s, now, out);
     checkSync(s, now, out);
     for (let pass = 0; ; pass++) {
       refreshNeeds(s, now, out);

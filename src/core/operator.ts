@@ -6,6 +6,7 @@
 import { OperationErrorCode } from '../shared/errors.ts';
 import { withDependents } from './config-index.ts';
 import { groupLocalResources, hasLocalActivity, isResourceActive, localGroupState } from './group-state.ts';
+import { confirmDown } from './membership/fencing.ts';
 import { clearGroupFailures } from './membership/peers.ts';
 import type { NodeState, PendingReply } from './model.ts';
 import { AlertCode, type Out } from './out.ts';
@@ -203,6 +204,27 @@ function carryOut(
         `Failover marks and failure counts of ${op.group} were reset.`,
       );
       return ok(requestId, `Failover marks and failure counts of ${op.group} were reset on every server.`);
+    }
+    case 'confirm-down': {
+      if (!s.ix.servers.has(op.server)) return notFound(requestId, 'server', op.server);
+      if (op.server === s.self)
+        return refused(
+          requestId,
+          OperationErrorCode.invalidRequest,
+          op.server,
+          `${op.server} is the server answering this request; it is running.`,
+          'Send confirm-down to a surviving server (tandem --server <survivor> server confirm-down NAME).',
+        );
+      const why = confirmDown(s, op.server, now, out);
+      if (why !== null)
+        return refused(
+          requestId,
+          OperationErrorCode.invalidRequest,
+          op.server,
+          `${why}.`,
+          'Only confirm a server down after its instance is stopped (EC2 console or aws ec2 stop-instances).',
+        );
+      return ok(requestId, `${op.server} is confirmed stopped on ${s.self}; its groups may be taken over.`);
     }
   }
 }

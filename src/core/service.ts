@@ -6,6 +6,7 @@
  * peer is lost), witness exchanges (every witness interval, at once when a peer is lost or its lease
  * would have run out), the results of both, and the next time the shell must call `tick`.
  */
+import { fencingWake } from './membership/fencing.ts';
 import { lostAt, isHeard } from './membership/peers.ts';
 import { leaseBase, takeoverAt } from './membership/lease.ts';
 import { nextId, type CheckRt, type NodeState } from './model.ts';
@@ -242,5 +243,6 @@ export function nextWake(s: NodeState, now: number, lastSendAt: number | null): 
     if (s.witness.inflight) add(s.witness.inflight.issuedAt + cl.witness.timeoutMs + I);
   }
   for (const m of Object.values(s.monitors)) add(m.nextCheckAt);
+  for (const t of fencingWake(s)) add(t);
   return times.length === 0 ? null : Math.min(...times);
 }

@@ -98,7 +98,9 @@ export type OperatorOp =
   | { op: 'monitor-suspend'; monitor?: string }
   | { op: 'monitor-resume'; monitor?: string }
   /** Clear failover marks and counters of a group (after the operator fixed the cause). */
-  | { op: 'group-reset'; group: string };
+  | { op: 'group-reset'; group: string }
+  /** The operator confirms a lost server's instance is stopped (after a failed forced stop). */
+  | { op: 'confirm-down'; server: string };
 
 export type CoreEvent =
   /** A verified heartbeat arrived on interconnect `via` (e.g. `lan1`). */
@@ -175,7 +177,15 @@ export interface WitnessAction extends ActionBase {
   kind: 'witness';
 }
 
-export type Action = ResourceAction | MonitorAction | ScriptAction | OsAction | NpCheckAction | WitnessAction;
+/** Forced stop of a peer's instance (fencing), then wait until it is stopped. */
+export interface FenceAction extends ActionBase {
+  kind: 'fence';
+  server: string;
+  timeoutMs: number;
+}
+
+export type Action =
+  ResourceAction | MonitorAction | ScriptAction | OsAction | NpCheckAction | WitnessAction | FenceAction;
 
 /** One alert log entry (structured; time is filled in by the shell from its wall clock). */
 export interface AlertEntry {

@@ -61,6 +61,7 @@ function rig(handlers: Partial<ActionHandlers>) {
     monitor: () => Promise.resolve({ result: 'running' }),
     script: () => Promise.resolve({ result: 'ok' }),
     os: () => Promise.resolve({ result: 'ok' }),
+    fence: () => Promise.resolve({ result: 'ok' }),
     'np-check': (t) => Promise.resolve({ target: t.name, ok: true, detail: 'HTTP 200 in 1 ms' }),
     witness: () => Promise.resolve({ ok: true, detail: 'ok', peers: {} }),
   };

@@ -20,6 +20,7 @@ import type {
   Action,
   CoreEvent,
   ExecOutcome,
+  FenceAction,
   MonitorAction,
   MonitorResult,
   NpCheckAction,
@@ -59,6 +60,8 @@ export interface ActionHandlers {
   monitor(action: MonitorAction, ctx: HandlerContext): Promise<DriverResult<MonitorResult>>;
   script(action: ScriptAction, ctx: HandlerContext): Promise<DriverResult<StartStopResult>>;
   os(action: OsAction, ctx: HandlerContext): Promise<DriverResult<StartStopResult>>;
+  /** Forced stop of a peer's instance (fencing), resolved once it is stopped. */
+  fence(action: FenceAction, ctx: HandlerContext): Promise<DriverResult<StartStopResult>>;
   /** Probe one NP target (called once per configured target). */
   'np-check'(target: CompiledHttpNp, action: NpCheckAction, ctx: HandlerContext): Promise<NpProbeResult>;
   /** Exchange `report` (the last one broadcast; null before the first) with the witness. */
@@ -140,6 +143,8 @@ function describeAction(a: Action): { fields: Record<string, unknown>; what: str
       };
     case 'os':
       return { fields: { os: a.action }, what: `OS action ${a.action}` };
+    case 'fence':
+      return { fields: { peer: a.server }, what: `forced stop of ${a.server}` };
     case 'np-check':
       return { fields: {}, what: 'NP check' };
     case 'witness':
@@ -198,6 +203,12 @@ export class Executor {
         log.warn({ reason: action.reason, command: action.command }, what);
         this.#unit(action.id, action.id, OS_ACTION_TIMEOUT_MS, what, log, (ctx) =>
           this.#o.handlers.os(action, { ...ctx, log: dlog }),
+        );
+        return;
+      case 'fence':
+        log.warn({ reason: action.reason }, what);
+        this.#unit(action.id, action.id, action.timeoutMs, what, log, (ctx) =>
+          this.#o.handlers.fence(action, { ...ctx, log: dlog }),
         );
         return;
       case 'np-check':

@@ -22,6 +22,7 @@ import {
   spawnGroup,
   SpawnFailure,
 } from '../drivers/process/run-command.ts';
+import { fenceServer } from '../drivers/fencing/fence.ts';
 import { runDirOf } from '../drivers/process/run-dir.ts';
 import type { NpProber, WitnessClient } from '../ports/probes.ts';
 import type { ActionHandlers, HandlerContext } from './executor.ts';
@@ -39,7 +40,7 @@ export interface DefaultHandlerDeps {
   aws: AwsAccess;
 }
 
-function driverCtx(d: DefaultHandlerDeps, ctx: HandlerContext): DriverContext {
+function driverCtx(d: DefaultHandlerDeps, ctx: HandlerContext, timeoutMs: number): DriverContext {
   return {
     server: d.server,
     config: d.config,
@@ -47,6 +48,7 @@ function driverCtx(d: DefaultHandlerDeps, ctx: HandlerContext): DriverContext {
     log: ctx.log,
     stateDir: d.stateDir,
     aws: d.aws,
+    timeoutMs,
   };
 }
 
@@ -67,7 +69,7 @@ export function createDefaultHandlers(d: DefaultHandlerDeps): ActionHandlers {
           notInstalled: true,
         });
       }
-      const dctx = driverCtx(d, ctx);
+      const dctx = driverCtx(d, ctx, a.timeoutMs);
       const env = {
         event: a.event,
         failoverFrom: a.failoverFrom,
@@ -88,7 +90,7 @@ export function createDefaultHandlers(d: DefaultHandlerDeps): ActionHandlers {
           notInstalled: true,
         });
       }
-      return await drv.check(mon, driverCtx(d, ctx));
+      return await drv.check(mon, driverCtx(d, ctx, a.timeoutMs));
     },
 
     async script(a, ctx) {
@@ -148,6 +150,10 @@ export function createDefaultHandlers(d: DefaultHandlerDeps): ActionHandlers {
         code: e.code,
         message: `${e.message} It exited with ${describeExit(r)}: ${a.command}`,
       };
+    },
+
+    async fence(a, ctx) {
+      return await fenceServer(driverCtx(d, ctx, a.timeoutMs), a.server);
     },
 
     async os(a, ctx) {

@@ -95,6 +95,8 @@ export function objectOf(op: OperatorOp): string {
     case 'cluster-start':
     case 'cluster-stop':
       return 'cluster';
+    case 'confirm-down':
+      return op.server;
   }
 }
 

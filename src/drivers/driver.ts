@@ -23,6 +23,11 @@ export interface DriverContext {
   stateDir: string;
   /** The process's AWS access (one per daemon, from the config's `aws:` section). */
   aws: AwsAccess;
+  /**
+   * This call's deadline in ms (the action's timeout, which can be shorter than the resource's own, e.g.
+   * the isolation stop bound), so drivers can budget their calls and report a timeout themselves first.
+   */
+  timeoutMs?: number;
 }
 
 export interface ResourceCallEnv {

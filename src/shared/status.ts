@@ -44,6 +44,11 @@ export interface ServerStatus {
     droppedReplayed: number;
     droppedMalformed: number;
   };
+  /**
+   * Peers, with `fencing:` configured: the forced stop of that server as the answering server sees it
+   * (`none` while it is heard; `waiting` for the fencing delay, `fencing`, `fenced`, `failed`).
+   */
+  fencing?: { state: 'none' | 'waiting' | 'fencing' | 'fenced' | 'failed'; detail: string };
   /** Present when that server's config hash differs from ours. */
   configMismatch?: { ours: string; theirs: string } | null;
 }

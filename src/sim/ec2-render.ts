@@ -125,6 +125,13 @@ export function renderEni(s: Ec2State, n: NetworkInterface): string {
   );
 }
 
+/** A stable `AIPA…` instance profile id for a role name (EC2 shows one next to the profile's ARN). */
+export function instanceProfileId(role: string): string {
+  let h = 0x811c9dc5;
+  for (const c of role) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return `AIPA${h.toString(36).toUpperCase().padStart(7, '0')}SIM${'0'.repeat(6)}`.slice(0, 21);
+}
+
 export function renderInstance(s: Ec2State, i: Instance): string {
   const enis = s.networkInterfaces.filter((n) => n.instanceId === i.id);
   const primary = enis.find((n) => n.deviceIndex === 0);
@@ -138,6 +145,13 @@ export function renderInstance(s: Ec2State, i: Instance): string {
     el('subnetId', i.subnetId) +
     el('vpcId', i.vpcId) +
     el('sourceDestCheck', primary?.sourceDestCheck) +
+    (i.iamRole === undefined
+      ? ''
+      : wrap(
+          'iamInstanceProfile',
+          el('arn', `arn:aws:iam::${s.accountId}:instance-profile/${i.iamRole}`) +
+            el('id', instanceProfileId(i.iamRole)),
+        )) +
     set('networkInterfaceSet', enis, (n) => renderEni(s, n)) +
     wrap('tagSet', '')
   );

@@ -17,7 +17,10 @@ import {
   DescribeVpcsCommand,
   DisassociateAddressCommand,
   EC2Client,
+  DescribeVpcAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
+  ModifyVpcAttributeCommand,
+  RebootInstancesCommand,
   ReplaceRouteCommand,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -60,7 +63,7 @@ before(async () => {
   ec2 = new EC2Client({
     endpoint: sim.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+    credentials: { accessKeyId: 'AKIASIMALLOWED000001', secretAccessKey: 'allowed-secret' },
     maxAttempts: 1,
   });
 });
@@ -332,6 +335,87 @@ describe('availability zones', () => {
       ec2.send(new DescribeAvailabilityZonesCommand({ ZoneNames: ['us-east-1z'] })),
       'InvalidParameterValue',
       'Invalid availability zone: [us-east-1z]',
+    );
+  });
+});
+
+describe('VPC attributes, instance profiles, forced stop and reboot', () => {
+  const I1 = 'i-0000000000000001';
+  const state = async (id: string): Promise<string | undefined> =>
+    (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0]
+      ?.State?.Name;
+
+  it('describes and modifies enableDnsSupport / enableDnsHostnames', async () => {
+    const get = async (attr: 'enableDnsSupport' | 'enableDnsHostnames'): Promise<boolean | undefined> => {
+      const r = await ec2.send(new DescribeVpcAttributeCommand({ VpcId: 'vpc-0a1b2c3d', Attribute: attr }));
+      assert.equal(r.VpcId, 'vpc-0a1b2c3d');
+      return attr === 'enableDnsSupport' ? r.EnableDnsSupport?.Value : r.EnableDnsHostnames?.Value;
+    };
+    assert.equal(await get('enableDnsSupport'), true);
+    assert.equal(await get('enableDnsHostnames'), false);
+    await ec2.send(
+      new ModifyVpcAttributeCommand({ VpcId: 'vpc-0a1b2c3d', EnableDnsSupport: { Value: false } }),
+    );
+    assert.equal(await get('enableDnsSupport'), false);
+    await rejects(
+      ec2.send(new ModifyVpcAttributeCommand({ VpcId: 'vpc-0a1b2c3d', EnableDnsHostnames: { Value: true } })),
+      'InvalidParameterValue',
+      /enableDnsSupport/,
+    );
+    await rejects(
+      ec2.send(new DescribeVpcAttributeCommand({ VpcId: 'vpc-x', Attribute: 'enableDnsSupport' })),
+      'InvalidVpcID.NotFound',
+      "The vpc ID 'vpc-x' does not exist",
+    );
+  });
+
+  it('shows the instance profile of an instance with a role', async () => {
+    const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [I1] }));
+    const p = r.Reservations?.[0]?.Instances?.[0]?.IamInstanceProfile;
+    assert.equal(p?.Arn, 'arn:aws:iam::123456789012:instance-profile/tandem-ha');
+    assert.match(p?.Id ?? '', /^AIPA[A-Z0-9]+$/);
+  });
+
+  it('a hung shutdown stays stopping until a forced stop, which completes after the delay', async () => {
+    const inst = sim.world.ec2.instances[0];
+    assert.ok(inst !== undefined);
+    inst.hangsOnStop = true;
+    sim.world.ec2.transitionDelayMs = 60_000;
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [I1] }));
+    assert.equal(await state(I1), 'stopping');
+    assert.equal(inst.settlesAtMs, undefined, 'a graceful stop of a hung instance never ends');
+    const t0 = Date.now();
+    const forced = await ec2.send(new StopInstancesCommand({ InstanceIds: [I1], Force: true }));
+    assert.equal(forced.StoppingInstances?.[0]?.CurrentState?.Name, 'stopping');
+    assert.ok((inst.settlesAtMs ?? 0) >= t0 + 60_000, 'stopped once the stop delay has passed');
+    inst.settlesAtMs = 0;
+    assert.equal(await state(I1), 'stopped');
+    sim.world.ec2.transitionDelayMs = 0;
+    inst.hangsOnStop = false;
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [I1] }));
+    const stop = await ec2.send(new StopInstancesCommand({ InstanceIds: [I1] }));
+    assert.equal(stop.StoppingInstances?.[0]?.CurrentState?.Name, 'stopped', 'delay 0: stopped at once');
+  });
+
+  it('reboots a running instance (still running for EC2, down for the delay) and refuses a stopped one', async () => {
+    sim.world.ec2.transitionDelayMs = 60_000;
+    await ec2.send(new RebootInstancesCommand({ InstanceIds: [I1] }));
+    assert.equal(await state(I1), 'running');
+    assert.ok((sim.world.ec2.instances[0]?.rebootingUntilMs ?? 0) > Date.now());
+    await rejects(
+      ec2.send(new RebootInstancesCommand({ InstanceIds: [I1], DryRun: true })),
+      'DryRunOperation',
+    );
+    sim.world.ec2.transitionDelayMs = 0;
+    await ec2.send(new StopInstancesCommand({ InstanceIds: ['i-0000000000000002'], Force: true }));
+    await rejects(
+      ec2.send(new RebootInstancesCommand({ InstanceIds: ['i-0000000000000002'] })),
+      'IncorrectInstanceState',
+      "The instance 'i-0000000000000002' is not in a state from which it can be rebooted.",
+    );
+    await rejects(
+      ec2.send(new RebootInstancesCommand({ InstanceIds: ['i-nope'] })),
+      'InvalidInstanceID.NotFound',
     );
   });
 });

@@ -4,95 +4,20 @@
  * codes and messages, so the unmodified AWS SDK (or AWS CLI) parses them. A pure function of the form
  * parameters, the state it mutates and the current time; the HTTP front end lives in server.ts.
  */
-import {
-  renderAddress,
-  renderEni,
-  renderInstance,
-  renderRouteTable,
-  renderVpc,
-  STATE_CODES,
-} from './ec2-render.ts';
+import { renderAddress, renderEni, renderInstance, renderRouteTable, renderVpc } from './ec2-render.ts';
+import { changeInstances, rebootInstances, settleInstances } from './ec2-instances.ts';
+import { applyFilters, bool, byIds, dryRunOk, listParam, notFound, required } from './ec2-params.ts';
 import { Ec2Fault, ec2ErrorResponse, el, ok, set, wrap } from './ec2-xml.ts';
 import type { SimResponse } from './http-types.ts';
-import type { Ec2State, InstanceStateName, NetworkInterface, RouteTable } from './world.ts';
+import type { Ec2State, NetworkInterface, RouteTable, Vpc } from './world.ts';
 import { parseCidr } from './world.ts';
+
+export { settleInstances } from './ec2-instances.ts';
 
 /** A new request id, UUID-shaped as AWS's are. */
 export function nextRequestId(state: Ec2State): string {
   const n = state.nextSeq++;
   return `5e1a0000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-}
-
-/** Moves instances whose `stopping`/`pending` delay has passed to `stopped`/`running`. */
-export function settleInstances(state: Ec2State, nowMs: number): void {
-  for (const i of state.instances) {
-    if (i.settlesAtMs === undefined || nowMs < i.settlesAtMs) continue;
-    if (i.state === 'stopping') i.state = 'stopped';
-    else if (i.state === 'pending') i.state = 'running';
-    delete i.settlesAtMs;
-  }
-}
-
-/** `Name.1`, `Name.2`, … in index order. */
-function listParam(p: URLSearchParams, name: string): string[] {
-  const out: [number, string][] = [];
-  for (const [k, v] of p) {
-    const m = /^(.+)\.(\d+)$/.exec(k);
-    if (m?.[1] === name) out.push([Number(m[2]), v]);
-  }
-  return out.sort((a, b) => a[0] - b[0]).map((e) => e[1]);
-}
-
-/** `Filter.N.Name` / `Filter.N.Value.M` -> name -> accepted values. */
-function filters(p: URLSearchParams): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [k, v] of p) {
-    const m = /^Filter\.(\d+)\.Name$/.exec(k);
-    if (m === null) continue;
-    out.set(v, [...(out.get(v) ?? []), ...listParam(p, `Filter.${m[1]}.Value`)]);
-  }
-  return out;
-}
-
-/** Applies filters; `fields(item)` gives, per supported filter name, the item's values. */
-function applyFilters<T>(p: URLSearchParams, items: T[], fields: (item: T) => Record<string, string[]>): T[] {
-  const fs = filters(p);
-  if (items.length === 0 && fs.size === 0) return items;
-  const sample = fields(items[0] as T);
-  for (const name of fs.keys()) {
-    if (items.length > 0 && !(name in sample))
-      throw new Ec2Fault('InvalidParameterValue', `The filter '${name}' is invalid`);
-  }
-  return items.filter((item) => {
-    const f = fields(item);
-    for (const [name, values] of fs) {
-      if (!(f[name] ?? []).some((v) => values.includes(v))) return false;
-    }
-    return true;
-  });
-}
-
-function required(p: URLSearchParams, name: string): string {
-  const v = p.get(name);
-  if (v === null || v === '')
-    throw new Ec2Fault('MissingParameter', `The request must contain the parameter ${name}`);
-  return v;
-}
-
-function bool(p: URLSearchParams, name: string): boolean {
-  return p.get(name)?.toLowerCase() === 'true';
-}
-
-const notFound = (code: string, kind: string, id: string): Ec2Fault =>
-  new Ec2Fault(`Invalid${code}ID.NotFound`, `The ${kind} ID '${id}' does not exist`);
-
-function byIds<T>(items: T[], ids: string[], idOf: (t: T) => string, code: string, kind: string): T[] {
-  if (ids.length === 0) return items;
-  return ids.map((id) => {
-    const found = items.find((t) => idOf(t) === id);
-    if (found === undefined) throw notFound(code, kind, id);
-    return found;
-  });
 }
 
 function findEni(s: Ec2State, id: string): NetworkInterface {
@@ -231,53 +156,6 @@ function disassociateAddress(s: Ec2State, p: URLSearchParams, dryRun: boolean): 
   delete a.associationId;
   delete a.networkInterfaceId;
   return el('return', true);
-}
-
-function changeInstances(
-  s: Ec2State,
-  p: URLSearchParams,
-  to: 'stopped' | 'running',
-  nowMs: number,
-  dryRun: boolean,
-): string {
-  const ids = listParam(p, 'InstanceId');
-  if (ids.length === 0)
-    throw new Ec2Fault('MissingParameter', 'The request must contain the parameter InstanceId');
-  const insts = byIds(s.instances, ids, (i) => i.id, 'Instance', 'instance');
-  if (to === 'running') {
-    const busy = insts.find((i) => i.state === 'stopping');
-    if (busy !== undefined) {
-      throw new Ec2Fault(
-        'IncorrectInstanceState',
-        `The instance '${busy.id}' is not in a state from which it can be started.`,
-      );
-    }
-  }
-  if (dryRun) throw dryRunOk();
-  const items = insts.map((i) => {
-    const previous = i.state;
-    const moving =
-      to === 'stopped' ? previous === 'running' || previous === 'pending' : previous === 'stopped';
-    if (moving) {
-      i.state = to === 'stopped' ? 'stopping' : 'pending';
-      i.settlesAtMs = nowMs + s.transitionDelayMs;
-    }
-    return { id: i.id, previous, current: i.state };
-  });
-  settleInstances(s, nowMs);
-  const st = (n: InstanceStateName): string => el('code', STATE_CODES[n]) + el('name', n);
-  return set(
-    'instancesSet',
-    items,
-    (x) =>
-      el('instanceId', x.id) +
-      wrap('currentState', st(s.instances.find((i) => i.id === x.id)?.state ?? x.current)) +
-      wrap('previousState', st(x.previous)),
-  );
-}
-
-function dryRunOk(): Ec2Fault {
-  return new Ec2Fault('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
 }
 
 type Handler = (s: Ec2State, p: URLSearchParams, nowMs: number, dryRun: boolean, region: string) => string;
@@ -425,7 +303,51 @@ const HANDLERS: Record<string, Handler> = {
   },
   StopInstances: (s, p, now, d) => changeInstances(s, p, 'stopped', now, d),
   StartInstances: (s, p, now, d) => changeInstances(s, p, 'running', now, d),
+  RebootInstances: (s, p, now, d) => rebootInstances(s, p, now, d),
+  DescribeVpcAttribute: (s, p) => {
+    const vpc = findVpc(s, required(p, 'VpcId'));
+    const attr = vpcAttribute(required(p, 'Attribute'));
+    return el('vpcId', vpc.id) + wrap(attr, el('value', vpc[attr]));
+  },
+  ModifyVpcAttribute: (s, p, _n, d) => {
+    const vpc = findVpc(s, required(p, 'VpcId'));
+    const given = VPC_ATTRIBUTES.filter((a) => p.get(`${a.param}.Value`) !== null);
+    const attr = given[0];
+    if (attr === undefined || given.length > 1) {
+      throw new Ec2Fault('InvalidParameterCombination', 'Exactly one attribute must be specified.');
+    }
+    const value = bool(p, `${attr.param}.Value`);
+    if (attr.name === 'enableDnsHostnames' && value && !vpc.enableDnsSupport) {
+      throw new Ec2Fault(
+        'InvalidParameterValue',
+        'enableDnsHostnames cannot be enabled unless enableDnsSupport is enabled on the VPC.',
+      );
+    }
+    if (d) throw dryRunOk();
+    vpc[attr.name] = value;
+    return el('return', true);
+  },
 };
+
+const VPC_ATTRIBUTES = [
+  { name: 'enableDnsSupport', param: 'EnableDnsSupport' },
+  { name: 'enableDnsHostnames', param: 'EnableDnsHostnames' },
+] as const;
+
+function findVpc(s: Ec2State, id: string): Vpc {
+  const vpc = s.vpcs.find((v) => v.id === id);
+  if (vpc === undefined) throw notFound('Vpc', 'vpc', id);
+  return vpc;
+}
+
+/** The DescribeVpcAttribute attributes the simulator knows; others are AWS's InvalidParameterValue. */
+function vpcAttribute(name: string): 'enableDnsSupport' | 'enableDnsHostnames' {
+  if (name === 'enableDnsSupport' || name === 'enableDnsHostnames') return name;
+  throw new Ec2Fault(
+    'InvalidParameterValue',
+    `Value (${name}) for parameter attribute is invalid. Unknown attribute.`,
+  );
+}
 
 /** The EC2 actions the simulator implements. */
 export const EC2_ACTIONS: readonly string[] = Object.keys(HANDLERS);

@@ -50,6 +50,20 @@ export interface HostedZone {
   records: Route53Record[];
   callerReference: string;
   comment: string;
+  /** What the DNS responder serves (see `publishedRecords`). */
+  dns: PublishedZone;
+}
+
+/**
+ * The record sets a zone's name servers answer with: those of the last change that became INSYNC. Route 53
+ * applies a change to the API at once but propagates it to its name servers within about a minute; the
+ * simulator models that with `insyncDelayMs`, so a resolver asked right after an UPSERT may still see the old
+ * value.
+ */
+export interface PublishedZone {
+  records: Route53Record[];
+  /** Changes not yet propagated, oldest first: each full record list becomes visible at `atMs`. */
+  pending: Array<{ atMs: number; records: Route53Record[] }>;
 }
 
 export interface Route53Change {
@@ -247,6 +261,7 @@ export function parseRoute53World(rawHostedZones: unknown, vpcIds: string[]): Ro
       records,
       callerReference: `tandem-sim-${raw.id}`,
       comment: '',
+      dns: { records: copyRecords(records), pending: [] },
     });
   });
   if (issues.length > 0) throw worldError(issues);
@@ -269,10 +284,39 @@ export function deleteRecord(state: Route53State, zoneId: string, name: string, 
   const zone = findZone(state, zoneId);
   if (zone === undefined) return false;
   const fqdn = normaliseDnsName(name);
-  const index = zone.records.findIndex((r) => r.name === fqdn && r.type === type.toUpperCase());
+  const matches = (r: Route53Record): boolean => r.name === fqdn && r.type === type.toUpperCase();
+  const index = zone.records.findIndex(matches);
   if (index === -1) return false;
   zone.records.splice(index, 1);
+  // Someone deleting a record behind Tandem's back (the console, another tool) is seen by resolvers too,
+  // and no change still propagating brings it back.
+  for (const list of [zone.dns.records, ...zone.dns.pending.map((p) => p.records)]) {
+    const i = list.findIndex(matches);
+    if (i !== -1) list.splice(i, 1);
+  }
   return true;
+}
+
+export function copyRecords(records: readonly Route53Record[]): Route53Record[] {
+  return records.map((r) => ({ ...r, values: [...r.values] }));
+}
+
+/** Queues the zone's current record sets for the name servers, visible from `atMs` on. */
+export function publishRecords(zone: HostedZone, atMs: number): void {
+  zone.dns.pending.push({ atMs, records: copyRecords(zone.records) });
+}
+
+/**
+ * The record sets the zone's name servers serve at `nowMs`. Changes propagate in the order they were made
+ * (a later change never overtakes an earlier one that is still pending).
+ */
+export function publishedRecords(zone: HostedZone, nowMs: number): readonly Route53Record[] {
+  const dns = zone.dns;
+  while (dns.pending[0] !== undefined && dns.pending[0].atMs <= nowMs) {
+    dns.records = dns.pending[0].records;
+    dns.pending.shift();
+  }
+  return dns.records;
 }
 
 export interface HostedZoneView {

@@ -16,6 +16,7 @@ import {
   findZone,
   inZone,
   normaliseDnsName,
+  publishRecords,
   rdataProblem,
   ROUTE53_NAMESPACE,
   RR_TYPES,
@@ -26,14 +27,17 @@ import type { HostedZone, Route53Change, Route53Record, Route53State } from './r
 export {
   deleteRecord,
   emptyRoute53State,
+  inZone,
   listAll,
   normaliseDnsName,
   parseRoute53World,
+  publishedRecords,
   ROUTE53_NAMESPACE,
 } from './route53-state.ts';
 export type {
   HostedZone,
   HostedZoneView,
+  PublishedZone,
   Route53Change,
   Route53Record,
   Route53State,
@@ -354,6 +358,7 @@ function changeResourceRecordSets(
     comment,
   };
   state.changes.set(change.id, change);
+  publishRecords(zone, change.insyncAtMs);
   return `<ChangeResourceRecordSetsResponse xmlns="${ROUTE53_NAMESPACE}">${changeXml(change)}</ChangeResourceRecordSetsResponse>`;
 }
 

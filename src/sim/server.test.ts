@@ -17,7 +17,7 @@ import type { SimServer } from './server.ts';
 import { DEMO_WORLD_FILE } from './main.ts';
 import { loadWorld } from './world.ts';
 
-const creds = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
+const creds = { accessKeyId: 'AKIASIMALLOWED000001', secretAccessKey: 'allowed-secret' };
 let sim: SimServer;
 let ec2: EC2Client;
 let clock = 1_000_000;
@@ -138,7 +138,7 @@ describe('authorization and routing', () => {
 
   it('answers InvalidAction for an unknown action', async () => {
     const auth =
-      'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=' +
+      'AWS4-HMAC-SHA256 Credential=AKIASIMALLOWED000001/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=' +
       '0'.repeat(64);
     const res = await fetch(sim.url, {
       method: 'POST',
@@ -202,5 +202,73 @@ describe('admin API', () => {
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /state/);
     const unknown = await post('/_sim/az', { name: 'us-east-1z', state: 'available' });
     assert.equal(unknown.status, 404);
+  });
+
+  it('POST /_sim/instance stops and restarts an instance at once, and names an unknown one', async () => {
+    const stop = await post('/_sim/instance', { instanceId: 'i-0000000000000002', state: 'stopped' });
+    assert.equal(stop.status, 200);
+    assert.equal(sim.world.ec2.instances[1]?.state, 'stopped');
+    assert.equal(
+      (await post('/_sim/instance', { instanceId: 'i-0000000000000002', state: 'running' })).status,
+      200,
+    );
+    assert.equal(sim.world.ec2.instances[1]?.state, 'running');
+    assert.equal(
+      (await post('/_sim/instance', { instanceId: 'i-0000000000000002', hangsOnStop: true })).status,
+      200,
+    );
+    assert.equal(sim.world.ec2.instances[1]?.hangsOnStop, true);
+    await post('/_sim/instance', { instanceId: 'i-0000000000000002', hangsOnStop: false });
+    const unknown = await post('/_sim/instance', { instanceId: 'i-nope', state: 'running' });
+    assert.equal(unknown.status, 404);
+    assert.match(
+      ((await unknown.json()) as { error: { message: string } }).error.message,
+      /i-nope is not in the world/,
+    );
+    assert.equal(
+      (await post('/_sim/instance', { instanceId: 'i-0000000000000002', state: 'melted' })).status,
+      400,
+    );
+  });
+
+  it('GET /_sim/world shows instance states with their IMDS, IAM principals without secrets, and the DNS address', async () => {
+    const res = await fetch(`${sim.url}/_sim/world`);
+    const text = await res.text();
+    assert.ok(!text.includes('allowed-secret'), 'no secret in the view');
+    const w = JSON.parse(text) as {
+      instances: Array<{ id: string; state: string; iamRole: string | null; imds: string | null }>;
+      imds: Record<string, string>;
+      iam: {
+        enforced: boolean;
+        users: Array<Record<string, unknown>>;
+        roles: Array<{ name: string; instances: string[] }>;
+      };
+      dns: { host: string; port: number };
+    };
+    assert.deepEqual(
+      w.instances.map((i) => [i.id, i.state, i.iamRole, i.imds]),
+      [
+        ['i-0000000000000001', 'running', 'tandem-ha', sim.imds['i-0000000000000001']],
+        ['i-0000000000000002', 'running', 'tandem-ha', sim.imds['i-0000000000000002']],
+      ],
+    );
+    assert.deepEqual(w.imds, sim.imds);
+    assert.equal(w.iam.enforced, true);
+    assert.deepEqual(w.iam.users, [
+      { name: 'tandem-allowed', accessKeyId: 'AKIASIMALLOWED000001', deny: [] },
+    ]);
+    assert.deepEqual(w.iam.roles[0], {
+      name: 'tandem-ha',
+      deny: [],
+      instances: ['i-0000000000000001', 'i-0000000000000002'],
+    });
+    assert.deepEqual(w.dns, sim.dns);
+  });
+
+  it('POST /_sim/route53 sets how long changes stay PENDING', async () => {
+    const r = await post('/_sim/route53', { insyncDelayMs: 2500 });
+    assert.equal(r.status, 200);
+    assert.equal(sim.world.route53.insyncDelayMs, 2500);
+    assert.equal((await post('/_sim/route53', { insyncDelayMs: -1 })).status, 400);
   });
 });

@@ -1,52 +1,52 @@
 /**
- * The simulator's HTTP front end (issue 4 section 5): one endpoint serving the EC2 Query API (a form POST
+ * The simulator's front end (issue 4 section 5): one HTTP endpoint serving the EC2 Query API (a form POST
  * with `Action=`, handled by ec2.ts) and Route 53 (paths under `/2013-04-01/`, handled by route53.ts), as
- * the AWS SDK and CLI address them through `AWS_ENDPOINT_URL`. It adds what a protocol handler cannot:
- * a SigV4-shaped Authorization check, the simulated API latency, fault injection per operation
- * (throttling, 5xx, no answer, added latency; for a count or until a time) and a small admin API under
- * `/_sim/` for changing the world behind the client's back.
+ * the AWS SDK and CLI address them through `AWS_ENDPOINT_URL`, plus one IMDSv2 listener per instance
+ * (imds.ts) and a DNS responder for the hosted zones (dns.ts). It adds what a protocol handler cannot:
+ * the SigV4-shaped Authorization check and IAM (iam.ts: who signed, what is denied; signatures are not
+ * verified cryptographically), the simulated API latency, fault injection per operation (faults.ts) and
+ * the admin API under `/_sim/` (admin.ts).
+ *
+ * Order of an API call: shape of the Authorization header -> role credentials of an instance that is not
+ * up get no answer -> faults and latency -> unknown access key (AuthFailure / InvalidClientTokenId) ->
+ * denied action (UnauthorizedOperation / AccessDenied, DryRun included) -> the protocol handler.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import { AdminError, handleAdmin, json } from './admin.ts';
+import { startDnsResponder } from './dns.ts';
 import { ec2ErrorResponse, esc } from './ec2-xml.ts';
-import { handleEc2, nextRequestId, settleInstances } from './ec2.ts';
+import { EC2_ACTIONS, handleEc2, nextRequestId } from './ec2.ts';
+import { forceInstanceState, instanceUp } from './ec2-instances.ts';
+import { FaultTable, hitsApiCall, hitsDns, hitsImds } from './faults.ts';
+import type { FaultSpec } from './faults.ts';
 import type { SimRequest, SimResponse } from './http-types.ts';
-import { deleteRecord, handleRoute53, listAll, ROUTE53_NAMESPACE } from './route53.ts';
+import { deniedBy, findPrincipal, identifyCaller } from './iam.ts';
+import { startImds } from './imds.ts';
+import { handleRoute53, ROUTE53_NAMESPACE } from './route53.ts';
 import type { World } from './world.ts';
 
-export type FaultKind = 'throttle' | 'error5xx' | 'noAnswer' | 'latency';
-
-/** One injected fault. `action` is an EC2 action or Route 53 operation name, or `*` for every call. */
-export interface FaultSpec {
-  action: string;
-  kind: FaultKind;
-  /** How many calls it hits; absent means until `untilMs` (or forever when both are absent). */
-  count?: number;
-  /** Epoch ms after which it no longer applies. */
-  untilMs?: number;
-  /** Relative alternative to `untilMs`: applies for this many ms from injection. */
-  forMs?: number;
-  /** Extra delay of a `latency` fault (ms). */
-  latencyMs?: number;
-}
-
-export const FaultSpecSchema = z.strictObject({
-  action: z.string().min(1),
-  kind: z.enum(['throttle', 'error5xx', 'noAnswer', 'latency']),
-  count: z.number().int().positive().optional(),
-  untilMs: z.number().nonnegative().optional(),
-  forMs: z.number().nonnegative().optional(),
-  latencyMs: z.number().nonnegative().optional(),
-});
+export { FaultSpecSchema } from './faults.ts';
+export type { FaultKind, FaultSpec } from './faults.ts';
+export { worldView } from './admin.ts';
+export type { WorldView } from './admin.ts';
 
 export interface SimServerOptions {
   world: World;
   host: string;
   port: number;
-  /** Uniform random delay per AWS call, [min, max] ms. @default [0, 0] */
+  /** Uniform random delay per AWS API call, [min, max] ms. @default [0, 0] */
   latencyMs?: [number, number];
+  /**
+   * Instance k's IMDS (0-based, world order) listens on 127.0.0.1:`imdsBasePort + k`.
+   * @default 0 (ephemeral ports)
+   */
+  imdsBasePort?: number;
+  /** The DNS responder's UDP address. @default { host: '127.0.0.1', port: 0 } (ephemeral port) */
+  dns?: { host: string; port: number };
+  /** Overrides the world's `instanceStopDelayMs` (stopping -> stopped, pending -> running, reboot; ms). */
+  instanceStopDelayMs?: number;
   /** Clock and randomness, injectable for tests. */
   now?: () => number;
   random?: () => number;
@@ -56,10 +56,18 @@ export interface SimServer {
   /** `http://HOST:PORT` (the real port when 0 was asked for). */
   url: string;
   world: World;
+  /** instance id -> its IMDS, `http://127.0.0.1:PORT` (for `AWS_EC2_METADATA_SERVICE_ENDPOINT`). */
+  imds: Record<string, string>;
+  /** Where the DNS responder listens (UDP). */
+  dns: { host: string; port: number };
   injectFault(spec: FaultSpec): void;
   clearFaults(): void;
   setLatency(minMs: number, maxMs: number): void;
-  /** Stops listening, drops held (noAnswer) and delayed requests, clears every timer. */
+  /** Sets an instance running or stopped at once (as `POST /_sim/instance`). Throws on an unknown id. */
+  setInstanceState(instanceId: string, state: 'running' | 'stopped'): void;
+  /** Replaces a user's (name or key id) or role's denied action patterns (as `POST /_sim/iam/deny`). */
+  setDenials(principal: string, actions: string[]): void;
+  /** Stops listening (API, IMDS, DNS), drops held (noAnswer) and delayed requests, clears every timer. */
   close(): Promise<void>;
 }
 
@@ -90,31 +98,12 @@ function route53Error(status: number, code: string, message: string, requestId: 
   };
 }
 
-function json(status: number, value: unknown): SimResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json' },
-    body: `${JSON.stringify(value, (_k, v: unknown): unknown => (v instanceof Map ? (Object.fromEntries(v) as unknown) : v), 2)}\n`,
-  };
-}
-
-const AzBody = z.strictObject({
-  name: z.string(),
-  state: z.enum(['available', 'impaired', 'information', 'unavailable']),
-});
-const RouteBody = z.strictObject({ routeTableId: z.string(), destination: z.string(), target: z.string() });
-const EipBody = z.strictObject({ allocationId: z.string() });
-const LatencyBody = z.strictObject({ min: z.number().nonnegative(), max: z.number().nonnegative() });
-const RecordBody = z.strictObject({ zoneId: z.string(), name: z.string(), type: z.string() });
-
-/** A JSON view of the world for `GET /_sim/world` and `tandem sim show`. */
-export function worldView(world: World, nowMs: number): unknown {
-  settleInstances(world.ec2, nowMs);
-  return {
-    region: world.region,
-    ec2: world.ec2,
-    route53: { hostedZones: listAll(world.route53), insyncDelayMs: world.route53.insyncDelayMs },
-  };
+/** The IAM resource a Route 53 call acts on, as AWS names it in AccessDenied. */
+function route53Resource(path: string): string {
+  const m = /^\/2013-04-01\/(hostedzone|change)\/([^/]+)/.exec(path);
+  if (m === null) return '*';
+  const id = decodeURIComponent(m[2] ?? '').replace(/^\/?(hostedzone|change)\//, '');
+  return `arn:aws:route53:::${m[1] ?? ''}/${id}`;
 }
 
 export async function createSimServer(opts: SimServerOptions): Promise<SimServer> {
@@ -122,8 +111,9 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   let latency: [number, number] = opts.latencyMs ?? [0, 0];
-  let faults: FaultSpec[] = [];
+  const faults = new FaultTable(now);
   const timers = new Set<NodeJS.Timeout>();
+  if (opts.instanceStopDelayMs !== undefined) world.ec2.transitionDelayMs = opts.instanceStopDelayMs;
 
   const delay = (ms: number): Promise<void> =>
     ms <= 0
@@ -136,85 +126,7 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
           timers.add(t);
         });
 
-  /** The faults hitting this call (consuming one of each counted fault). */
-  const takeFaults = (action: string): FaultSpec[] => {
-    const t = now();
-    faults = faults.filter((f) => (f.untilMs === undefined || t < f.untilMs) && f.count !== 0);
-    const hit = faults.filter((f) => f.action === '*' || f.action === action);
-    for (const f of hit) if (f.count !== undefined) f.count -= 1;
-    faults = faults.filter((f) => f.count !== 0);
-    return hit;
-  };
-
-  const injectFault = (spec: FaultSpec): void => {
-    const f: FaultSpec = { ...spec };
-    if (f.forMs !== undefined) {
-      f.untilMs = now() + f.forMs;
-      delete f.forMs;
-    }
-    faults.push(f);
-  };
-
-  const admin = (req: SimRequest): SimResponse => {
-    const body = (schema: z.ZodType): unknown => {
-      const parsed = schema.safeParse(req.body === '' ? {} : JSON.parse(req.body));
-      if (!parsed.success) throw new AdminError(400, 'BadRequest', z.prettifyError(parsed.error));
-      return parsed.data;
-    };
-    const ep = `${req.method} ${req.path}`;
-    if (ep === 'GET /_sim/world') return json(200, worldView(world, now()));
-    if (ep === 'POST /_sim/az') {
-      const b = body(AzBody) as z.infer<typeof AzBody>;
-      const az = world.ec2.availabilityZones.find((a) => a.name === b.name);
-      if (az === undefined)
-        throw new AdminError(404, 'NotFound', `availability zone ${b.name} is not in the world`);
-      az.state = b.state;
-      return json(200, { ok: true, availabilityZone: az });
-    }
-    if (ep === 'POST /_sim/route') {
-      const b = body(RouteBody) as z.infer<typeof RouteBody>;
-      const rt = world.ec2.routeTables.find((r) => r.id === b.routeTableId);
-      if (rt === undefined)
-        throw new AdminError(404, 'NotFound', `route table ${b.routeTableId} is not in the world`);
-      const route = rt.routes.find((r) => r.destination === b.destination);
-      if (route !== undefined) route.target = b.target;
-      else rt.routes.push({ destination: b.destination, target: b.target });
-      return json(200, { ok: true, routeTable: rt });
-    }
-    if (ep === 'POST /_sim/eip/disassociate') {
-      const b = body(EipBody) as z.infer<typeof EipBody>;
-      const a = world.ec2.addresses.find((x) => x.allocationId === b.allocationId);
-      if (a === undefined)
-        throw new AdminError(404, 'NotFound', `allocation ${b.allocationId} is not in the world`);
-      delete a.associationId;
-      delete a.networkInterfaceId;
-      return json(200, { ok: true, address: a });
-    }
-    if (ep === 'POST /_sim/record/delete') {
-      const b = body(RecordBody) as z.infer<typeof RecordBody>;
-      if (!deleteRecord(world.route53, b.zoneId, b.name, b.type)) {
-        throw new AdminError(404, 'NotFound', `no ${b.type} record ${b.name} in hosted zone ${b.zoneId}`);
-      }
-      return json(200, { ok: true });
-    }
-    if (ep === 'POST /_sim/fault') {
-      injectFault(body(FaultSpecSchema) as FaultSpec);
-      return json(200, { ok: true, faults });
-    }
-    if (ep === 'DELETE /_sim/fault') {
-      faults = [];
-      return json(200, { ok: true });
-    }
-    if (ep === 'POST /_sim/latency') {
-      const b = body(LatencyBody) as z.infer<typeof LatencyBody>;
-      if (b.max < b.min) throw new AdminError(400, 'BadRequest', 'latency max must be >= min');
-      latency = [b.min, b.max];
-      return json(200, { ok: true, latencyMs: latency });
-    }
-    throw new AdminError(404, 'NotFound', `no admin endpoint ${ep}`);
-  };
-
-  /** Answers one AWS call, or returns undefined to never answer (noAnswer). */
+  /** Answers one AWS call, or returns undefined to never answer (noAnswer, instance off). */
   const aws = async (req: SimRequest): Promise<SimResponse | undefined> => {
     const isRoute53 = req.path.startsWith('/2013-04-01/');
     const params = isRoute53 ? undefined : new URLSearchParams(req.body);
@@ -238,7 +150,18 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
         `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters. Authorization=${auth.slice(0, 40)}`,
       );
     }
-    const hit = takeFaults(action);
+    const keyId = /Credential=([^/\s]+)\//.exec(auth)?.[1] ?? '';
+    const caller = identifyCaller(
+      world.iam,
+      world.ec2.accountId,
+      keyId,
+      req.headers['x-amz-security-token'],
+      now(),
+      (id) => instanceUp(world.ec2, id, now()),
+    );
+    // The signing instance is powered off: its processes cannot reach AWS at all.
+    if (!caller.ok && caller.reason === 'instance-off') return undefined;
+    const hit = faults.take(hitsApiCall(action));
     await delay(latency[0] + random() * (latency[1] - latency[0]));
     await delay(hit.filter((f) => f.kind === 'latency').reduce((s, f) => s + (f.latencyMs ?? 0), 0));
     const fault = hit.find((f) => f.kind !== 'latency');
@@ -251,10 +174,58 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
     if (fault?.kind === 'error5xx') {
       return error(503, 'Unavailable', 'The service is unavailable. Please try again shortly.');
     }
+    if (!caller.ok) {
+      return isRoute53
+        ? error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.')
+        : error(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
+    }
+    const known = isRoute53 ? /^[A-Z][A-Za-z]+$/.test(action) : EC2_ACTIONS.includes(action);
+    if (known && deniedBy(caller.deny, isRoute53 ? 'route53' : 'ec2', action) !== undefined) {
+      return isRoute53
+        ? error(
+            403,
+            'AccessDenied',
+            `User: ${caller.arn} is not authorized to perform: route53:${action} on resource: ${route53Resource(req.path)}`,
+          )
+        : error(
+            403,
+            'UnauthorizedOperation',
+            `You are not authorized to perform this operation. User: ${caller.arn} is not authorized to perform: ec2:${action} with an explicit deny in an identity-based policy`,
+          );
+    }
     return isRoute53
       ? handleRoute53(req, world.route53, now())
       : handleEc2(params ?? new URLSearchParams(), world.ec2, world.region, now());
   };
+
+  const imds = await startImds({
+    world,
+    host: '127.0.0.1',
+    basePort: opts.imdsBasePort ?? 0,
+    now,
+    takeFaults: (instanceId) => faults.take(hitsImds(instanceId)),
+    delay,
+  });
+  let dns;
+  try {
+    dns = await startDnsResponder({
+      world,
+      host: opts.dns?.host ?? '127.0.0.1',
+      port: opts.dns?.port ?? 0,
+      now,
+      takeFaults: () => faults.take(hitsDns),
+      delay,
+    });
+  } catch (err) {
+    await imds.close();
+    throw err;
+  }
+  const dnsAddress = { host: dns.host, port: dns.port };
+  const setLatency = (minMs: number, maxMs: number): [number, number] => {
+    latency = [minMs, maxMs];
+    return latency;
+  };
+  const adminContext = { world, now, faults, setLatency, imds: imds.urls, dns: dnsAddress };
 
   const handle = async (msg: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
@@ -273,7 +244,7 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
     };
     let out: SimResponse | undefined;
     try {
-      out = req.path.startsWith('/_sim/') ? admin(req) : await aws(req);
+      out = req.path.startsWith('/_sim/') ? handleAdmin(req, adminContext) : await aws(req);
     } catch (err) {
       out =
         err instanceof AdminError
@@ -282,7 +253,7 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
             ? json(400, { error: { code: 'BadRequest', message: `body is not JSON: ${err.message}` } })
             : json(500, { error: { code: 'InternalError', message: (err as Error).message } });
     }
-    if (out === undefined || res.destroyed) return; // noAnswer: held until close()
+    if (out === undefined || res.destroyed) return; // no answer: held until close()
     res.writeHead(out.status, { ...out.headers, 'content-length': Buffer.byteLength(out.body) });
     res.end(out.body);
   };
@@ -290,42 +261,53 @@ export async function createSimServer(opts: SimServerOptions): Promise<SimServer
   const server = createServer((msg, res) => {
     handle(msg, res).catch(() => res.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await Promise.all([imds.close(), dns.close()]);
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const running = dns;
   return {
     url: `http://${host}:${addr.port}`,
     world,
-    injectFault,
-    clearFaults: () => {
-      faults = [];
-    },
+    imds: imds.urls,
+    dns: dnsAddress,
+    injectFault: (spec) => faults.inject(spec),
+    clearFaults: () => faults.clear(),
     setLatency: (minMs, maxMs) => {
-      latency = [minMs, maxMs];
+      setLatency(minMs, maxMs);
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    setInstanceState: (instanceId, state) => {
+      const inst = world.ec2.instances.find((i) => i.id === instanceId);
+      if (inst === undefined) throw new Error(`instance ${instanceId} is not in the simulated world`);
+      forceInstanceState(inst, state);
+    },
+    setDenials: (principal, actions) => {
+      const p = findPrincipal(world.iam, principal);
+      if (p === undefined)
+        throw new Error(`no user or role ${principal} in the simulated world's iam: section`);
+      p.deny = [...actions];
+    },
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.all([
+        imds.close(),
+        running.close(),
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+      ]);
+    },
   };
-}
-
-class AdminError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'AdminError';
-    this.status = status;
-    this.code = code;
-  }
 }

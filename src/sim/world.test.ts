@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../shared/errors.ts';
-import { DEMO_WORLD_FILE } from './main.ts';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_WORLD_FILE, WORLDS_DIR } from './main.ts';
 import { cidrContains, loadWorld } from './world.ts';
 
 describe('loadWorld', () => {
@@ -23,6 +25,120 @@ describe('loadWorld', () => {
     assert.equal(w.ec2.addresses[0]?.networkInterfaceId, 'eni-0000000000000001');
     assert.equal(w.route53.hostedZones[0]?.id, 'Z0123456789ABC');
     assert.equal(w.route53.vpcRegion, 'us-east-1');
+    assert.deepEqual(
+      w.ec2.instances.map((i) => i.iamRole),
+      ['tandem-ha', 'tandem-ha'],
+    );
+    assert.equal(w.iam.enforced, true);
+    assert.deepEqual(
+      w.iam.users.map((u) => [u.name, u.accessKeyId, u.deny]),
+      [['tandem-allowed', 'AKIASIMALLOWED000001', []]],
+    );
+    assert.deepEqual(w.iam.roles, [{ name: 'tandem-ha', deny: [] }]);
+    assert.equal(w.ec2.vpcs[0]?.enableDnsSupport, true);
+    assert.equal(w.ec2.transitionDelayMs, 2000);
+    const quick = loadWorld(readFileSync(DEMO_WORLD_FILE, 'utf8'), DEMO_WORLD_FILE, {
+      instanceStopDelayMs: 0,
+    });
+    assert.equal(quick.ec2.transitionDelayMs, 0);
+  });
+
+  it('loads each world with a mistake, documented at its top', () => {
+    const load = (name: string) => {
+      const file = join(WORLDS_DIR, name);
+      const text = readFileSync(file, 'utf8');
+      assert.match(
+        text,
+        /^# A world for `tandem doctor` tests[^\n]*\n# MISTAKE: /,
+        `${name} documents its mistake`,
+      );
+      return loadWorld(text, file);
+    };
+    assert.deepEqual(readdirSync(WORLDS_DIR).sort(), [
+      'dns-support-off.yaml',
+      'iam-denied.yaml',
+      'source-dest-check-on.yaml',
+      'vip-in-cidr.yaml',
+      'zone-not-associated.yaml',
+    ]);
+    const sdc = load('source-dest-check-on.yaml');
+    assert.deepEqual(
+      sdc.ec2.networkInterfaces.map((n) => [n.id, n.sourceDestCheck]),
+      [
+        ['eni-0000000000000001', false],
+        ['eni-0000000000000002', true],
+      ],
+    );
+    const zone = load('zone-not-associated.yaml');
+    assert.deepEqual(zone.route53.hostedZones[0]?.vpcs, ['vpc-0f0f0f0f']);
+    assert.ok(zone.ec2.instances.every((i) => i.vpcId === 'vpc-0a1b2c3d'));
+    assert.equal(load('dns-support-off.yaml').ec2.vpcs[0]?.enableDnsSupport, false);
+    const iam = load('iam-denied.yaml');
+    assert.deepEqual(
+      iam.iam.users.map((u) => [u.accessKeyId, u.secretAccessKey, u.deny]),
+      [
+        ['AKIASIMDENIED0000001', 'denied-secret', ['ec2:ReplaceRoute', 'route53:ChangeResourceRecordSets']],
+        ['AKIASIMALLOWED000001', 'allowed-secret', []],
+      ],
+    );
+    assert.ok(iam.ec2.instances.every((i) => i.iamRole === 'tandem-ha'));
+    const vip = load('vip-in-cidr.yaml');
+    for (const rt of vip.ec2.routeTables) {
+      assert.ok(
+        rt.routes.some((r) => r.destination === '10.0.5.20/32'),
+        rt.id,
+      );
+    }
+    assert.ok(cidrContains('10.0.0.0/16', '10.0.5.20'));
+  });
+
+  it('names an unknown instance role and iam: problems with their lines', () => {
+    const text = [
+      'region: us-east-1',
+      'availabilityZones: [{ name: us-east-1a }]',
+      'vpcs:',
+      '  - id: vpc-1',
+      '    cidrBlocks: [10.0.0.0/16]',
+      '    subnets: [{ id: subnet-1, cidr: 10.0.1.0/24, availabilityZone: us-east-1a }]',
+      'instances:',
+      '  - id: i-1',
+      '    availabilityZone: us-east-1a',
+      '    subnet: subnet-1',
+      '    iamRole: ghost',
+      '    networkInterfaces: [{ id: eni-1, privateIp: 10.0.1.10 }]',
+      'iam:',
+      '  users: [{ accessKeyId: short, secretAccessKey: s }]',
+      '  roles: [{ name: tandem-ha, deny: [ec2:ReplaceRoute] }]',
+    ].join('\n');
+    assert.throws(
+      () => loadWorld(text, 'w.yaml'),
+      (e: ConfigError) => {
+        assert.deepEqual(
+          e.issues.map((i) => [i.path, i.line]),
+          [['iam.users[0].accessKeyId', 14]],
+        );
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadWorld(text.replace('short', 'AKIAOK00000000000001'), 'w.yaml'),
+      (e: ConfigError) => {
+        assert.deepEqual(
+          e.issues.map((i) => [i.path, i.line]),
+          [['instances[0].iamRole', 11]],
+        );
+        assert.match(
+          e.message,
+          /w\.yaml:11: instances\[0\]\.iamRole: role ghost is not defined under iam\.roles/,
+        );
+        return true;
+      },
+    );
+    const ok = loadWorld(
+      text.replace('short', 'AKIAOK00000000000001').replace('ghost', 'tandem-ha'),
+      'w.yaml',
+    );
+    assert.equal(ok.iam.users[0]?.name, 'sim-user-1');
   });
 
   it('lists every problem with its YAML path and line', () => {

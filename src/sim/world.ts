@@ -1,21 +1,25 @@
 /**
  * The AWS simulator's world (issue 4 section 5, "Seeded from a YAML world file"): the YAML schema, its
  * validation (every problem reported with its YAML path and line), and the in-memory state the EC2 and
- * Route 53 handlers read and mutate. `loadWorld` is the only way a world comes to exist; the Route 53 half is
- * parsed by `parseRoute53World` in route53.ts and carried here opaquely.
+ * Route 53 handlers, the instances' IMDS and the DNS responder read and mutate. `loadWorld` is the only way
+ * a world comes to exist; the Route 53 half is parsed by `parseRoute53World` in route53.ts and the optional
+ * `iam:` section by `parseIamWorld` in iam.ts.
  */
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { ConfigIssue } from '../shared/config/types.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { parseIamWorld } from './iam.ts';
+import type { IamState } from './iam.ts';
 import { parseRoute53World } from './route53.ts';
 import type { Route53State } from './route53.ts';
 
-/** The whole simulated account: one region, its EC2 state and its Route 53 state. */
+/** The whole simulated account: one region, its EC2 state, its Route 53 state and its IAM principals. */
 export interface World {
   region: string;
   ec2: Ec2State;
   route53: Route53State;
+  iam: IamState;
 }
 
 export type AzStateName = 'available' | 'impaired' | 'information' | 'unavailable';
@@ -37,6 +41,10 @@ export interface Subnet {
 export interface Vpc {
   id: string;
   cidrBlocks: string[];
+  /** The VPC's DNS resolver answers (DescribeVpcAttribute enableDnsSupport). @default true */
+  enableDnsSupport: boolean;
+  /** Instances get DNS host names (enableDnsHostnames). @default false, as for a non-default VPC */
+  enableDnsHostnames: boolean;
 }
 
 /** `target` is `local`, `igw-…`, `nat-…` or `eni-…`, as in the world file. */
@@ -69,8 +77,17 @@ export interface Instance {
   subnetId: string;
   vpcId: string;
   state: InstanceStateName;
-  /** When a `stopping`/`pending` state settles (epoch ms); see `settleInstances` in ec2.ts. */
+  /** When a `stopping`/`pending` state settles (epoch ms); see `settleInstances` in ec2-instances.ts. */
   settlesAtMs?: number;
+  /** The role of its instance profile (world `iamRole`), whose credentials its IMDS serves. */
+  iamRole?: string;
+  /**
+   * A graceful StopInstances never completes (the OS hangs on shutdown): the instance stays `stopping`
+   * until a forced stop (`Force=true`), as on EC2. @default false
+   */
+  hangsOnStop: boolean;
+  /** Until when a reboot is in progress (epoch ms): EC2 says `running`, but the machine answers nothing. */
+  rebootingUntilMs?: number;
 }
 
 export interface Address {
@@ -90,7 +107,10 @@ export interface Ec2State {
   instances: Instance[];
   networkInterfaces: NetworkInterface[];
   addresses: Address[];
-  /** How long `stopping` -> `stopped` and `pending` -> `running` take (ms; tests set 0). @default 2000 */
+  /**
+   * How long `stopping` -> `stopped`, `pending` -> `running` and a reboot take (ms; 0 allowed). Set from the
+   * world's `instanceStopDelayMs` or `SimServerOptions.instanceStopDelayMs`. @default 2000
+   */
   transitionDelayMs: number;
   /** Counter for generated ids (association ids, request ids). */
   nextSeq: number;
@@ -137,6 +157,7 @@ const idOf = (prefix: string) =>
 
 const WorldSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a region such as us-east-1'),
+  instanceStopDelayMs: z.number().int().nonnegative().optional(),
   availabilityZones: z
     .array(
       z.strictObject({
@@ -151,6 +172,8 @@ const WorldSchema = z.strictObject({
       z.strictObject({
         id: idOf('vpc'),
         cidrBlocks: z.array(cidr).min(1),
+        enableDnsSupport: z.boolean().default(true),
+        enableDnsHostnames: z.boolean().default(false),
         subnets: z
           .array(z.strictObject({ id: idOf('subnet'), cidr, availabilityZone: z.string().min(1) }))
           .default([]),
@@ -182,6 +205,11 @@ const WorldSchema = z.strictObject({
         availabilityZone: z.string().min(1),
         subnet: z.string().min(1),
         state: z.enum(['running', 'stopped']).default('running'),
+        iamRole: z
+          .string()
+          .regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name such as tandem-ha')
+          .optional(),
+        hangsOnStop: z.boolean().default(false),
         networkInterfaces: z
           .array(
             z.strictObject({ id: idOf('eni'), privateIp: ipv4, sourceDestCheck: z.boolean().default(true) }),
@@ -200,6 +228,7 @@ const WorldSchema = z.strictObject({
     )
     .default([]),
   hostedZones: z.unknown().optional(),
+  iam: z.unknown().optional(),
 });
 
 type RawWorld = z.infer<typeof WorldSchema>;
@@ -297,7 +326,7 @@ function zoneIdFor(region: string, index: number): string {
   return `${short}-az${index + 1}`;
 }
 
-function buildEc2(w: RawWorld): Ec2State {
+function buildEc2(w: RawWorld, defaultStopDelayMs: number): Ec2State {
   const subnets: Subnet[] = w.vpcs.flatMap((v) =>
     v.subnets.map((s) => ({ id: s.id, vpcId: v.id, cidr: s.cidr, availabilityZone: s.availabilityZone })),
   );
@@ -310,7 +339,12 @@ function buildEc2(w: RawWorld): Ec2State {
       zoneId: a.zoneId ?? zoneIdFor(w.region, i),
       state: a.state,
     })),
-    vpcs: w.vpcs.map((v) => ({ id: v.id, cidrBlocks: [...v.cidrBlocks] })),
+    vpcs: w.vpcs.map((v) => ({
+      id: v.id,
+      cidrBlocks: [...v.cidrBlocks],
+      enableDnsSupport: v.enableDnsSupport,
+      enableDnsHostnames: v.enableDnsHostnames,
+    })),
     subnets,
     routeTables: w.vpcs.flatMap((v) =>
       v.routeTables.map((rt) => ({
@@ -326,6 +360,8 @@ function buildEc2(w: RawWorld): Ec2State {
       subnetId: i.subnet,
       vpcId: vpcOfSubnet(i.subnet),
       state: i.state,
+      hangsOnStop: i.hangsOnStop,
+      ...(i.iamRole === undefined ? {} : { iamRole: i.iamRole }),
     })),
     networkInterfaces: w.instances.flatMap((i) =>
       i.networkInterfaces.map((n, k) => ({
@@ -348,7 +384,7 @@ function buildEc2(w: RawWorld): Ec2State {
         networkInterfaceId: a.association.networkInterfaceId,
       };
     }),
-    transitionDelayMs: 2000,
+    transitionDelayMs: w.instanceStopDelayMs ?? defaultStopDelayMs,
     nextSeq: seq,
   };
 }
@@ -356,8 +392,13 @@ function buildEc2(w: RawWorld): Ec2State {
 /**
  * Parses and validates a world file. Throws a `ConfigError` whose message lists every problem as
  * `FILE:LINE: PATH: MESSAGE` (and whose `issues` carry the same), so one run shows all mistakes.
+ * `defaults.instanceStopDelayMs` applies when the file sets none (2000 ms when not given either).
  */
-export function loadWorld(yamlText: string, file: string): World {
+export function loadWorld(
+  yamlText: string,
+  file: string,
+  defaults: { instanceStopDelayMs?: number } = {},
+): World {
   const lines = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false });
   const issues: ConfigIssue[] = [];
@@ -400,16 +441,25 @@ export function loadWorld(yamlText: string, file: string): World {
       crossCheck(parsed.data, add);
       if (issues.length === 0) {
         const vpcIds = parsed.data.vpcs.map((v) => v.id);
-        try {
+        const part = <T>(build: () => T): T | undefined => {
+          try {
+            return build();
+          } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            for (const i of err.issues) add(parsePathText(i.path), `${i.message} ${i.remedy}`);
+            return undefined;
+          }
+        };
+        const route53 = part(() => parseRoute53World(parsed.data.hostedZones ?? [], vpcIds));
+        const iam = part(() => parseIamWorld(parsed.data.iam, parsed.data.instances));
+        if (route53 !== undefined && iam !== undefined) {
           world = {
             region: parsed.data.region,
-            ec2: buildEc2(parsed.data),
-            route53: parseRoute53World(parsed.data.hostedZones ?? [], vpcIds),
+            ec2: buildEc2(parsed.data, defaults.instanceStopDelayMs ?? 2000),
+            route53,
+            iam,
           };
           world.route53.vpcRegion = world.region;
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          for (const i of err.issues) add(parsePathText(i.path), `${i.message} ${i.remedy}`);
         }
       }
     }

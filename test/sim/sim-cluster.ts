@@ -347,6 +347,19 @@ export class SimCluster {
         });
         return;
       }
+      case 'fence': {
+        // A forced stop powers the peer's machine off (its daemon and resources are gone), then reports ok.
+        const target = a.server;
+        this.log.push(`${this.now} ${s.name} fences ${target} (${a.reason})`);
+        this.#later(
+          s,
+          a.id,
+          300,
+          () => done({ exec: 'done', result: 'ok', message: 'instance stopped' }),
+          () => this.crash(target),
+        );
+        return;
+      }
       case 'np-check': {
         for (const t of this.config.cluster.networkPartition.http) {
           const cut = this.npCut.has(s.name);

@@ -17,6 +17,7 @@ function simConfig(opts: {
   witness: boolean;
   np: boolean;
   isolation: string;
+  fencing?: boolean;
 }): CompiledConfig {
   const names = Array.from({ length: opts.servers }, (_, i) => `node-${i + 1}`);
   const yaml = `
@@ -55,7 +56,15 @@ monitors:
   const errors = issues.filter((i) => i.severity === 'error');
   assert.equal(errors.length, 0, JSON.stringify(errors, null, 2));
   assert.ok(config);
-  return config;
+  if (!opts.fencing) return config;
+  // Forced stop (issue 4 section 4): the simulated fence action powers the peer off; delays 0 s, 5 s, 10 s.
+  const servers = Object.fromEntries(
+    names.map((n, i) => [n, { instanceId: `i-000000000000000${i + 1}`, delayMs: i * 5_000 }]),
+  );
+  return {
+    ...config,
+    fencing: { type: 'aws', action: 'stop', timeoutMs: 60_000, checkIntervalMs: 60_000, servers },
+  };
 }
 
 type Cmd =
@@ -174,8 +183,12 @@ for (const setup of [
   { servers: 2, witness: true, np: true, isolation: 'none', runs: 200 },
   { servers: 2, witness: true, np: false, isolation: 'shutdown', runs: 150 },
   { servers: 3, witness: true, np: true, isolation: 'stop-cluster-service', runs: 150 },
+  // Fencing instead of a witness: the per-server delay decides who survives a cut.
+  { servers: 2, witness: false, np: true, isolation: 'none', fencing: true, runs: 150 },
+  { servers: 3, witness: false, np: true, isolation: 'none', fencing: true, runs: 100 },
 ]) {
-  test(`simulated cluster: ${setup.servers} servers, witness, np=${setup.np}, isolation=${setup.isolation}: never two active, all run after healing`, () => {
+  const what = setup.fencing ? 'fencing, no witness' : 'witness';
+  test(`simulated cluster: ${setup.servers} servers, ${what}, np=${setup.np}, isolation=${setup.isolation}: never two active, all run after healing`, () => {
     const config = simConfig(setup);
     fc.assert(
       fc.property(
@@ -204,6 +217,27 @@ test('simulated cluster without a witness: an interconnect-only cut runs the gro
   sim.run(15_000);
   assert.deepEqual(sim.activeOn('failover1').sort(), ['node-1', 'node-2']);
   assert.ok(sim.violations.some((v) => v.message.startsWith('group failover1 active on')));
+});
+
+test('simulated cluster with fencing, no witness: the same cut fences the server with the larger delay', () => {
+  const config = simConfig({ servers: 2, witness: false, np: true, isolation: 'none', fencing: true });
+  const sim = new SimCluster({ config, seed: 7 });
+  sim.boot('node-1');
+  sim.boot('node-2');
+  sim.run(10_000);
+  assert.deepEqual(sim.fullyOnlineOn('failover1'), ['node-1']);
+  sim.cut('node-1', 'node-2');
+  sim.run(30_000);
+  assert.deepEqual(sim.violations, []);
+  assert.ok(!sim.isUp('node-2'), 'node-2 (delay 5 s) was stopped by node-1 (delay 0 s)');
+  assert.deepEqual(sim.fullyOnlineOn('failover1'), ['node-1']);
+  assert.deepEqual(
+    sim.fullyOnlineOn('failover2'),
+    ['node-1'],
+    'node-2 ran failover2: it fails over after the stop',
+  );
+  assert.ok(sim.log.some((l) => /node-1 fences node-2/.test(l)));
+  assert.ok(!sim.log.some((l) => /node-2 fences node-1/.test(l)), 'never both');
 });
 
 test('simulated cluster with a witness: the same interconnect-only cut keeps the group on one server', () => {

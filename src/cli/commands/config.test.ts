@@ -1,6 +1,8 @@
 /** `tandem config check|schema|show` on the fixture files (test/fixtures/cli); no daemon involved. */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { parseConfigText } from '../../shared/config/index.ts';
@@ -120,6 +122,28 @@ describe('tandem config schema / show', () => {
       `${fixtures}/cluster.yaml`,
     ).config;
     assert.deepEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(expected)));
+  });
+
+  it('show never prints the password of the AWS proxy URL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-cfg-'));
+    try {
+      const yaml = readFileSync(`${fixtures}/cluster.yaml`, 'utf8').replace(
+        './cluster.secret',
+        `${fixtures}/cluster.secret`,
+      );
+      writeFileSync(join(dir, 'c.yaml'), `${yaml}\naws:\n  proxy: http://user:s3cret@proxy.example:3128\n`);
+      for (const argv of [
+        ['config', 'show', 'c.yaml'],
+        ['--json', 'config', 'show', 'c.yaml'],
+      ]) {
+        const r = await run(argv, dir);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(!r.stdout.includes('s3cret'), r.stdout);
+        assert.match(r.stdout, /user:\*\*\*@proxy\.example:3128/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('show of an invalid file: exit 2 with every issue', async () => {

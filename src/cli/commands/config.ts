@@ -7,7 +7,7 @@
  */
 import { stringify } from 'yaml';
 import { readConfigFile } from '../../client/credentials.ts';
-import { configJsonSchema, formatIssue } from '../../shared/config/index.ts';
+import { configJsonSchema, formatIssue, maskUrlPassword } from '../../shared/config/index.ts';
 import { UsageError } from '../args.ts';
 import type { Command, CommandContext } from '../context.ts';
 import { renderJson } from '../output/json.ts';
@@ -137,12 +137,15 @@ async function show(ctx: CommandContext, path: string): Promise<number> {
     );
     return 2;
   }
+  // A proxy URL may carry a password: never print it.
+  const c = loaded.config;
+  const config = c.aws.proxy === null ? c : { ...c, aws: { ...c.aws, proxy: maskUrlPassword(c.aws.proxy) } };
   if (ctx.format === 'json') {
-    ctx.io.stdout(renderJson(loaded.config));
+    ctx.io.stdout(renderJson(config));
   } else {
     ctx.io.stdout(
-      `# ${path} compiled: every default filled in, durations in milliseconds; the secret itself is never shown\n` +
-        stringify(loaded.config, { lineWidth: 0 }),
+      `# ${path} compiled: every default filled in, durations in milliseconds; secrets are never shown\n` +
+        stringify(config, { lineWidth: 0 }),
     );
   }
   return 0;

@@ -58,6 +58,8 @@ function serverDetail(s: ServerStatus): string {
   if (s.heardVia === 'interconnect' || s.heardVia === 'witness') parts.push(`heard via ${s.heardVia}`);
   else if (s.heardVia === 'none') parts.push('not heard');
   if (s.configMismatch !== undefined && s.configMismatch !== null) parts.push('CONFIG MISMATCH');
+  if (s.fencing && s.fencing.state !== 'none')
+    parts.push(`forced stop ${s.fencing.state}${s.fencing.detail ? ` (${s.fencing.detail})` : ''}`);
   return parts.join(', ');
 }
 

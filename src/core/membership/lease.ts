@@ -15,6 +15,7 @@
  * claims either (graceful stop): together with down peers they are *ignorable*.
  */
 import type { NodeState, PeerRecord } from '../model.ts';
+import { fenceBlocker, fenceSatisfied } from './fence-state.ts';
 import { isActiveState, isHeard, lastHeard, lostAt } from './peers.ts';
 
 /** Our contact is fresh (or leases are not enforced) and NP resolution did not find us isolated. */
@@ -124,7 +125,7 @@ export function isGracefullyStopped(s: NodeState, p: PeerRecord, now: number): b
 
 /** A peer whose state and grants no longer matter (down, or gracefully stopped). */
 export function isIgnorable(s: NodeState, p: PeerRecord, now: number): boolean {
-  return isDown(s, p, now) || isGracefullyStopped(s, p, now);
+  return (isDown(s, p, now) && fenceSatisfied(s, p)) || isGracefullyStopped(s, p, now);
 }
 
 /** What keeps a lost peer from being down yet (for plans), or null when it is down or heard. */
@@ -136,5 +137,5 @@ export function downBlocker(s: NodeState, p: PeerRecord, now: number): string | 
   if (!npConfirmed(s, p, now))
     return `an NP target to answer (${p.name} lost ${Math.round(now - lostAt(s, p))} ms ago)`;
   if (!witnessConfirmed(s, p)) return `the witness to confirm ${p.name} is gone`;
-  return null;
+  return fenceBlocker(s, p, now);
 }

@@ -122,8 +122,13 @@ function peerStatus(
   else if (!heard) state = lastHeard(p) === null ? 'unknown' : 'offline';
   else if (r?.isolated) state = 'isolated';
   else state = r && r.service !== 'stopped' ? 'online' : 'offline';
+  const f = s.fencing[name];
+  const fencing = s.ix.config.fencing
+    ? { fencing: { state: f?.state ?? 'none', detail: f?.detail ?? '' } }
+    : {};
   return {
     ...base,
+    ...fencing,
     state,
     service: heard && r ? r.service : 'unknown',
     heardVia: heardVia(s.ix, p, now),

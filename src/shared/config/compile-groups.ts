@@ -132,8 +132,15 @@ function compileResource(
     overrides.set(server, o);
     perServer[server] = spec.compileOverride(o, params, tctx);
   }
-  spec.check?.(raw, overrides, (sub, message, remedy, pointAt) =>
-    ctx.issues.error([...path, ...sub], message, remedy, pointAt),
+  spec.check?.(
+    raw,
+    overrides,
+    (sub, message, remedy, pointAt) => ctx.issues.error([...path, ...sub], message, remedy, pointAt),
+    {
+      group: mg.group.name,
+      servers: startup,
+      warn: (sub, message, remedy, pointAt) => ctx.issues.warn([...path, ...sub], message, remedy, pointAt),
+    },
   );
   const out: CompiledResource = {
     name: r.name,

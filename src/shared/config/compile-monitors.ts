@@ -9,15 +9,31 @@
  */
 import { checkDuplicates, checkOverrideServers } from './build-context.ts';
 import type { BuildContext } from './build-context.ts';
+import { fencingMonitor } from './compile-aws.ts';
 import type { GroupsResult } from './compile-groups.ts';
 import { ownParams } from './compile-groups.ts';
-import { DEFAULTS, LOCAL_SERVER } from './defaults.ts';
+import { DEFAULTS, FENCING_MONITOR, LOCAL_SERVER } from './defaults.ts';
 import type { PathSeg } from './issues.ts';
 import { didYouMean, listNames } from './issues.ts';
 import { ms } from './primitives.ts';
 import { findMonitorType } from './resource-types.ts';
 import type { ParsedMonitor } from './schema.ts';
-import type { CompiledMonitor, CompiledRecovery, CompiledResource } from './types.ts';
+import type { MonitorTypeSpec } from './type-spec.ts';
+import type {
+  CompiledFencing,
+  CompiledMonitor,
+  CompiledRecovery,
+  CompiledResource,
+  RecoveryAction,
+} from './types.ts';
+
+/** What the monitors pass needs from the sections compiled before it. */
+export interface MonitorsInput {
+  /** The compiled `fencing:` section (adds the automatic `fencew` monitor), or null. */
+  fencing: CompiledFencing | null;
+  /** `aws.region` as written, or null. */
+  awsRegion: string | null;
+}
 
 const COMMON_MONITOR_KEYS = new Set([
   'name',
@@ -91,13 +107,19 @@ function compileRefs(
   return { target, activeResource };
 }
 
-/** The recovery target (explicit or derived) and the normalized ladder. */
+/**
+ * The recovery target (explicit or derived) and the normalized ladder. Target: as written; else the
+ * monitor's target resource; else the type's default target (LocalServer for awsazw and awsfencew); else
+ * the group of its `timing.active` resource. On the type's own target, the type's recovery defaults fill
+ * what is not written (MonitorTypeSpec.defaults.recovery); with target LocalServer the action defaults
+ * to final-only, since nothing else applies there.
+ */
 function compileRecovery(
   ctx: BuildContext,
   m: ParsedMonitor,
   refs: MonitorRefs,
   path: readonly PathSeg[],
-  noResponseDefault: CompiledRecovery['noResponse'],
+  defaults: MonitorTypeSpec['defaults'],
 ): CompiledRecovery | null {
   const rec = m.recovery;
   const rpath = [...path, 'recovery'];
@@ -123,6 +145,9 @@ function compileRecovery(
   } else if (refs.target !== null) {
     targetKind = 'resource';
     target = refs.target;
+  } else if (defaults.recovery?.target !== undefined) {
+    targetKind = 'local-server';
+    target = defaults.recovery.target;
   } else if (refs.activeResource !== null) {
     const group = ctx.model.declared.resources.find((r) => r.name === refs.activeResource)?.group;
     if (group === undefined || group === null) return null; // unknown resource: reported already
@@ -137,11 +162,19 @@ function compileRecovery(
     return null;
   }
 
+  const own = defaults.recovery?.target ?? refs.target;
+  const typeDefaults = own !== null && target === own ? (defaults.recovery ?? {}) : {};
+  const action: RecoveryAction =
+    rec.action ??
+    typeDefaults.action ??
+    (targetKind === 'local-server' ? 'final-only' : DEFAULTS.recoveryAction);
+  let finalAction = rec.finalAction ?? typeDefaults.finalAction ?? DEFAULTS.recoveryFinalAction;
   let maxReactivations =
-    rec.maxReactivations ?? (rec.action === 'restart' ? DEFAULTS.restartMaxReactivations : 0);
+    rec.maxReactivations ??
+    (action === typeDefaults.action ? typeDefaults.maxReactivations : undefined) ??
+    (action === 'restart' ? DEFAULTS.restartMaxReactivations : 0);
   let maxFailovers = rec.maxFailovers;
-  let finalAction = rec.finalAction;
-  switch (rec.action) {
+  switch (action) {
     case 'restart':
       maxFailovers = 0;
       break;
@@ -162,7 +195,7 @@ function compileRecovery(
           'set recovery.scripts.beforeFinalAction to a command, or choose another action',
         );
       }
-      if (finalAction !== 'none') {
+      if (rec.finalAction !== undefined && finalAction !== 'none') {
         ctx.issues.warn(
           [...rpath, 'finalAction'],
           `action script never runs the final action (${finalAction})`,
@@ -177,7 +210,7 @@ function compileRecovery(
   if (targetKind === 'local-server' && (maxReactivations > 0 || maxFailovers > 0)) {
     ctx.issues.warn(
       [...rpath, 'action'],
-      `with recovery target ${LOCAL_SERVER} only the final action applies; action ${rec.action} reactivates or fails over nothing`,
+      `with recovery target ${LOCAL_SERVER} only the final action applies; action ${action} reactivates or fails over nothing`,
       'use action final-only, or target a group or resource',
     );
     maxReactivations = 0;
@@ -186,7 +219,7 @@ function compileRecovery(
   return {
     targetKind,
     target,
-    action: rec.action,
+    action,
     maxReactivations,
     maxFailovers,
     failoverTarget: rec.failoverTarget,
@@ -198,7 +231,7 @@ function compileRecovery(
       timeoutMs: ms(rec.scripts.timeout),
       cwd: ctx.baseDir,
     },
-    noResponse: rec.noResponse ?? noResponseDefault,
+    noResponse: rec.noResponse ?? defaults.noResponse,
   };
 }
 
@@ -207,23 +240,35 @@ function compileMonitor(
   index: number,
   m: ParsedMonitor,
   resources: ReadonlyMap<string, CompiledResource>,
+  input: MonitorsInput,
 ): CompiledMonitor | null {
   const spec = findMonitorType(m.type);
   if (spec === undefined) return null; // the schema only lets registered types through
   const path: PathSeg[] = ['monitors', index];
   const raw = ownParams(m, COMMON_MONITOR_KEYS);
   const refs = compileRefs(ctx, m, spec.impliedResource?.(raw) ?? null, path);
-  const recovery = compileRecovery(ctx, m, refs, path, spec.defaults.noResponse);
+  const recovery = compileRecovery(ctx, m, refs, path, spec.defaults);
   const tctx = { baseDir: ctx.baseDir };
   const params = spec.compileParams(raw, tctx);
   const perServer: Record<string, Record<string, unknown>> = {};
+  const overrides = new Map<string, Record<string, unknown>>();
   for (const server of checkOverrideServers(ctx, m.servers, [...path, 'servers'], null)) {
-    perServer[server] = spec.compileOverride(m.servers?.[server] ?? {}, params, tctx);
+    const o = (m.servers?.[server] ?? {}) as Record<string, unknown>;
+    overrides.set(server, o);
+    perServer[server] = spec.compileOverride(o, params, tctx);
   }
   spec.check?.(
     raw,
-    { resources, declaredResources: new Set(declaredResourceNames(ctx)) },
+    {
+      resources,
+      declaredResources: new Set(declaredResourceNames(ctx)),
+      servers: ctx.serverNames,
+      fencingDeclared: ctx.model.declared.fencing,
+      awsRegion: input.awsRegion,
+      warn: (sub, message, remedy, pointAt) => ctx.issues.warn([...path, ...sub], message, remedy, pointAt),
+    },
     (sub, message, remedy, pointAt) => ctx.issues.error([...path, ...sub], message, remedy, pointAt),
+    overrides,
   );
   if (recovery === null) return null;
   const out: CompiledMonitor = {
@@ -243,19 +288,47 @@ function compileMonitor(
   return out;
 }
 
+function rawObject(raw: unknown): Record<string, unknown> | null {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+    ? (raw as Record<string, unknown>)
+    : null;
+}
+
 /** The resource a raw (possibly invalid) monitor entry names as its target, for replacement checks. */
 function rawTarget(raw: unknown): string | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const r = raw as Record<string, unknown>;
+  const r = rawObject(raw);
+  if (r === null) return null;
   if (typeof r['target'] === 'string') return r['target'];
-  if (r['type'] === 'pid' && typeof r['resource'] === 'string') return r['resource'];
+  // Types that watch a resource by nature (pid, awsvipw, awseipw, awsdnsw) name it `resource`.
+  const implies = typeof r['type'] === 'string' && findMonitorType(r['type'])?.impliedResource !== undefined;
+  if (implies && typeof r['resource'] === 'string') return r['resource'];
   return null;
+}
+
+/** Reports automatic monitors of two resources that would get the same name (`awsvip-x` and `x`). */
+function checkAutoNames(ctx: BuildContext, groups: GroupsResult): void {
+  const first = new Map<string, string>();
+  for (const { resource, monitor } of groups.autoMonitors) {
+    const prev = first.get(monitor.name);
+    if (prev === undefined) {
+      first.set(monitor.name, resource);
+      continue;
+    }
+    const d = ctx.model.declared.resources.find((r) => r.name === resource);
+    const path: PathSeg[] = d === undefined ? [] : ['groups', d.groupIndex, 'resources', d.resourceIndex];
+    ctx.issues.error(
+      [...path, 'name'],
+      `the automatic monitor of ${resource} would be named ${monitor.name}, like the one of ${prev}`,
+      `rename ${resource}, or set autoMonitor: false on it and declare its monitor under another name with target: ${resource}`,
+    );
+  }
 }
 
 export function compileMonitors(
   ctx: BuildContext,
   rawMonitors: readonly unknown[],
   groups: GroupsResult,
+  input: MonitorsInput,
 ): CompiledMonitor[] {
   const { declared } = ctx.model;
   checkDuplicates(
@@ -269,7 +342,14 @@ export function compileMonitors(
   const compiled: CompiledMonitor[] = [];
   const parsedTargets = new Map<number, string | null>();
   for (const { index, value } of ctx.model.monitors) {
-    const c = compileMonitor(ctx, index, value, resources);
+    const c = compileMonitor(ctx, index, value, resources, input);
+    // A declared fencing check runs every fencing.checkInterval like the automatic one, unless it says otherwise.
+    if (
+      c?.type === 'awsfencew' &&
+      input.fencing !== null &&
+      rawObject(rawMonitors[index])?.['interval'] === undefined
+    )
+      c.intervalMs = input.fencing.checkIntervalMs;
     if (c !== null) compiled.push(c);
     parsedTargets.set(
       index,
@@ -300,8 +380,22 @@ export function compileMonitors(
     }
   }
 
+  // The fencing check: a declared awsfencew monitor (valid or not) replaces the automatic one.
+  const declaresFencingCheck = rawMonitors.some((raw) => rawObject(raw)?.['type'] === 'awsfencew');
+  const autoFencing = input.fencing !== null && !declaresFencingCheck;
+  for (const { index, name } of declared.monitors) {
+    if (!autoFencing || name !== FENCING_MONITOR) continue;
+    ctx.issues.error(
+      ['monitors', index, 'name'],
+      `"${name}" is the name of the automatic fencing check monitor`,
+      'rename this monitor, or declare it with type: awsfencew to replace the automatic one',
+    );
+  }
+
+  checkAutoNames(ctx, groups);
   for (const { resource, monitor } of groups.autoMonitors) {
     if (!targeted.has(resource)) compiled.push(monitor);
   }
+  if (autoFencing && input.fencing !== null) compiled.push(fencingMonitor(input.fencing, ctx.baseDir));
   return compiled;
 }

@@ -6,13 +6,15 @@
  * are collected; the config is returned only when there is no error (warnings do not stop it).
  *
  * This module does the cluster and server sections and puts the passes together; groups and resources
- * are in compile-groups.ts, monitors in compile-monitors.ts.
+ * are in compile-groups.ts, monitors in compile-monitors.ts, the `aws:` and `fencing:` sections (issue 4)
+ * in compile-aws.ts.
  */
 import { formatDuration, MAX_DURATION_MS } from '../duration.ts';
 import { ConfigError } from '../errors.ts';
 import { formatHostPort, parseHostPort } from './address.ts';
 import type { BuildContext } from './build-context.ts';
 import { checkDuplicates } from './build-context.ts';
+import { compileAws, compileFencing } from './compile-aws.ts';
 import { compileGroups } from './compile-groups.ts';
 import { compileMonitors } from './compile-monitors.ts';
 import { DEFAULTS } from './defaults.ts';
@@ -233,16 +235,21 @@ function compileServers(ctx: BuildContext): CompiledServer[] {
   return out;
 }
 
-/** The split-brain warnings of issue section 3 (witness, NP). */
+/**
+ * The split-brain warnings of issue section 3 (witness, NP). With `fencing:` written, a two-server
+ * cluster needs no witness to stay safe: the survivor stops its peer's instance before taking over, and
+ * the fencing delays decide who goes first when both lose each other (issue 4 section 4).
+ */
 function partitionWarnings(ctx: BuildContext, cluster: CompiledCluster): void {
   const n = new Set(ctx.serverNames).size;
   if (cluster.witness !== null || n < 2) return;
-  if (n === 2) {
+  if (n === 2 && !ctx.model.declared.fencing) {
     ctx.issues.warn(
       ['cluster', 'witness'],
       'two-server cluster without a witness: when only the interconnect is cut, both servers still reach the HTTP NP targets, ' +
         'so neither can tell the cut from a crashed peer and both may activate the same group',
-      'add cluster.witness: { target: <host> } and run `tandem witness` on a third machine (fencing arrives with the AWS resources)',
+      'add cluster.witness: { target: <host> } and run `tandem witness` on a third machine, or configure fencing: ' +
+        "(the survivor stops the other server's EC2 instance before taking over; see docs/configuration.md)",
     );
   }
   if (cluster.networkPartition.http.length === 0) {
@@ -271,12 +278,12 @@ function buildBody(
   };
   const cluster = model.cluster === null ? null : compileCluster(ctx, model.cluster);
   const servers = compileServers(ctx);
+  const aws = compileAws(ctx);
+  const fencing = compileFencing(ctx);
   const groups = compileGroups(ctx);
-  const monitors = compileMonitors(ctx, rawMonitors, groups);
+  const monitors = compileMonitors(ctx, rawMonitors, groups, { fencing, awsRegion: aws.region });
   if (cluster === null) return null;
   partitionWarnings(ctx, cluster);
-  // Placeholder until the aws:/fencing: sections are compiled (issue 4).
-  const aws = { region: null, profile: null, proxy: null, callTimeoutMs: 100_000, environment: {} };
   return {
     cluster,
     servers,
@@ -284,7 +291,7 @@ function buildBody(
     resources: groups.resources,
     monitors,
     aws,
-    fencing: null,
+    fencing,
   };
 }
 

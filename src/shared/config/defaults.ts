@@ -41,7 +41,30 @@ export const DEFAULTS = {
   recoveryScriptTimeout: '30s',
   /** Default `recovery.noResponse` of the AWS monitor types (local checks default to recover). */
   noResponse: 'warn',
+
+  // The `aws:` and `fencing:` sections and the AWS types (issue 4).
+  /** Upper bound of one AWS API call, retries included: the seed's AWS CLI timeout. */
+  awsCallTimeout: '100s',
+  fencingAction: 'stop',
+  /** Until the fenced instance is stopped. */
+  fencingTimeout: '180s',
+  fencingCheckInterval: '60s',
+  fencingDelay: '0s',
+  /** Start/stop timeout of awsvip and awseip (route and address calls plus their verification). */
+  awsAddressTimeout: '120s',
+  /** Start/stop timeout of awsdns: the change must reach INSYNC, which Route 53 takes up to a minute or more for. */
+  awsDnsTimeout: '300s',
+  awsDnsTtl: 300,
+  /** EXPRESSCLUSTER's defaults for the AWS monitors (awsvipw, awseipw, awsdnsw, awsazw). */
+  awsMonitorInterval: '100s',
+  awsMonitorTimeout: '100s',
+  awsMonitorRetries: 1,
+  /** Timeout of the fencing check monitor (its interval is fencing.checkInterval). */
+  fencingMonitorTimeout: '100s',
 } as const;
 
 /** The recovery target meaning "this server" (the seed's LocalServer). */
 export const LOCAL_SERVER = 'LocalServer';
+
+/** Name of the automatic fencing check monitor (type awsfencew), added when `fencing:` is written. */
+export const FENCING_MONITOR = 'fencew';

@@ -42,3 +42,4 @@ export {
 export type { MonitorTypeSpec, ResourceTypeSpec } from './resource-types.ts';
 export { DEFAULTS, LOCAL_SERVER } from './defaults.ts';
 export { parseHostPort, formatHostPort } from './address.ts';
+export { maskUrlPassword } from './aws-primitives.ts';

@@ -14,15 +14,20 @@
 import type { z } from 'zod';
 import type { PathSeg } from './issues.ts';
 import {
+  AwsSectionSchema,
   ClusterSectionSchema,
+  FencingSchema,
+  FencingServerSchema,
   GroupShellSchema,
   MonitorSchema,
   ResourceSchema,
   ServerSchema,
 } from './schema.ts';
 import type {
+  ParsedAws,
   ParsedCluster,
   ParsedConfig,
+  ParsedFencing,
   ParsedGroup,
   ParsedMonitor,
   ParsedResource,
@@ -61,11 +66,17 @@ export interface ConfigModel {
   servers: Indexed<ParsedServer>[];
   groups: ModelGroup[];
   monitors: Indexed<ParsedMonitor>[];
+  /** The `aws:` section with its defaults; null only when what is written cannot be salvaged. */
+  aws: ParsedAws | null;
+  /** The `fencing:` section; null when not written or not salvageable (see `declared.fencing`). */
+  fencing: ParsedFencing | null;
   declared: {
     servers: DeclaredName[];
     groups: DeclaredName[];
     resources: DeclaredResource[];
     monitors: DeclaredName[];
+    /** True when the file has a `fencing:` key, valid or not. */
+    fencing: boolean;
   };
 }
 
@@ -133,6 +144,20 @@ export function pruneInvalid(
   return { value, pruned };
 }
 
+/**
+ * The salvageable part of a `fencing:` section whose problems were reported already: the server entries
+ * that are valid (a pruned entry's own checks stay quiet), `type` taken as the only value it can have.
+ */
+function salvageFencing(v: unknown): ParsedFencing | null {
+  const o = obj(v);
+  if (o === null) return null;
+  const servers: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(obj(o['servers']) ?? {}))
+    if (FencingServerSchema.safeParse(entry).success) servers[name] = entry;
+  const r = FencingSchema.safeParse({ ...o, type: 'aws', servers });
+  return r.success ? r.data : null;
+}
+
 /** The cluster section with name and secretFile optional, to check the rest when they are missing. */
 const LenientClusterSchema = ClusterSectionSchema.extend({
   name: ClusterSectionSchema.shape.name.default(''),
@@ -160,6 +185,7 @@ export function buildModel(raw: unknown, salvage: unknown, parsed: ParsedConfig 
     groups: declaredNames(rawGroups),
     resources,
     monitors: declaredNames(list(root['monitors'])),
+    fencing: root['fencing'] !== undefined,
   };
 
   if (parsed !== null) {
@@ -172,6 +198,8 @@ export function buildModel(raw: unknown, salvage: unknown, parsed: ParsedConfig 
         resources: group.resources.map((value, i) => ({ index: i, value })),
       })),
       monitors: parsed.monitors.map((value, index) => ({ index, value })),
+      aws: parsed.aws,
+      fencing: parsed.fencing ?? null,
       declared,
     };
   }
@@ -185,11 +213,15 @@ export function buildModel(raw: unknown, salvage: unknown, parsed: ParsedConfig 
     const parsedResources = parseEach(shell.data.resources, (r) => ResourceSchema.safeParse(r));
     groups.push({ index, group: shell.data, resources: parsedResources });
   });
+  const aws = AwsSectionSchema.safeParse(part['aws'] ?? {});
+  const fencing = part['fencing'] === undefined ? null : salvageFencing(part['fencing']);
   return {
     cluster: cluster.success ? cluster.data : null,
     servers: parseEach(list(part['servers']), (s) => ServerSchema.safeParse(s)),
     groups,
     monitors: parseEach(list(part['monitors']), (m) => MonitorSchema.safeParse(m)),
+    aws: aws.success ? aws.data : null,
+    fencing,
     declared,
   };
 }

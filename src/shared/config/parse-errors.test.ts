@@ -105,11 +105,11 @@ const cases: ErrorCase[] = [
   },
   {
     name: 'unknown resource type',
-    yaml: edit(['        type: exec', '        type: awsvip']),
+    yaml: edit(['        type: exec', '        type: md']),
     path: 'groups[0].resources[0].type',
-    where: 'awsvip',
-    message: /unknown type "awsvip"/,
-    remedy: /known types: exec/,
+    where: 'md',
+    message: /unknown type "md"/,
+    remedy: /known types: exec, awsvip, awseip, awsdns/,
   },
   {
     name: 'unknown monitor type',

@@ -1,113 +1,33 @@
 /**
- * The per-type registry of group resources and monitors (issue section 2). Each type declares the zod
- * shape of its own keys, which of them may be set per server ("Set Up Individually" in the seed's
- * dialogs), its defaults, how its params compile, type-specific cross-checks and, for resource types, an
- * optional automatic monitor (as the seed adds `awsvipw` for every `awsvip`). The core schema
- * (`schema.ts`) builds one strict object per registered type, so a new type (awsvip, awseip, awsdns,
- * awsazw, md, ...) is added by defining it here and listing it in `RESOURCE_TYPES` / `MONITOR_TYPES`,
- * without touching the core schema or the compiler.
+ * The per-type registry of group resources and monitors (issue section 2; issue 4 sections 2-3). Each type
+ * declares the zod shape of its own keys, which of them may be set per server ("Set Up Individually" in
+ * the seed's dialogs), its defaults, how its params compile, type-specific cross-checks and, for resource
+ * types, an optional automatic monitor (as the seed adds `awsvipw` for every `awsvip`); the contract is in
+ * type-spec.ts. The core schema (`schema.ts`) builds one strict object per registered type, so a new type
+ * (md, ...) is added by defining it and listing it in `RESOURCE_TYPES` / `MONITOR_TYPES`, without touching
+ * the core schema or the compiler. This file holds the local types (exec, custom, pid); the AWS types are
+ * in resource-types-aws.ts.
  */
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
-import type { PathSeg, PointAt } from './issues.ts';
 import { listNames } from './issues.ts';
 import { resolvePosix } from './posix-path.ts';
 import { commandSchema, envNameSchema, nameSchema } from './primitives.ts';
-import type { CompiledMonitor, CompiledResource, ExecParams } from './types.ts';
+import {
+  awsAzMonitorType,
+  awsDnsMonitorType,
+  awsDnsResourceType,
+  awsEipMonitorType,
+  awsEipResourceType,
+  awsFencingMonitorType,
+  awsVipMonitorType,
+  awsVipResourceType,
+} from './resource-types-aws.ts';
+import type { MonitorTypeSpec, ResourceTypeSpec } from './type-spec.ts';
+import { defineMonitorType, defineResourceType } from './type-spec.ts';
+import type { CompiledMonitor, ExecParams } from './types.ts';
 
-/** What type hooks may know about where the config lives. */
-export interface TypeCompileContext {
-  /** Absolute directory of the config file; relative paths resolve against it. */
-  baseDir: string;
-}
-
-/** Reports a problem at `subPath` below the object (resource or monitor) being checked. */
-export type ReportFn = (
-  subPath: readonly PathSeg[],
-  message: string,
-  remedy: string,
-  pointAt?: PointAt,
-) => void;
-
-/** What a monitor check may look up about the cluster's resources. */
-export interface MonitorCheckContext {
-  /** Compiled resources by name (only those that passed the schema). */
-  resources: ReadonlyMap<string, CompiledResource>;
-  /** Every resource name written in the file, valid or not (so a broken resource is not "unknown"). */
-  declaredResources: ReadonlySet<string>;
-}
-
-type Out<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
-
-/** A group resource type. Methods (not function properties) so specs of any shape share one registry type. */
-export interface ResourceTypeSpec<T extends string = string, S extends z.ZodRawShape = z.ZodRawShape> {
-  readonly type: T;
-  readonly description: string;
-  /** Zod shape of the type's own keys (the common keys live in schema.ts). */
-  readonly params: S;
-  /** Keys a `servers: { <server>: {...} }` entry may override (checked against `params` by defineResourceType). */
-  readonly perServerKeys: readonly string[];
-  /** Start/stop timeout when `timeout` is not written. */
-  readonly defaultTimeout: string;
-  /**
-   * Without `dependsOn`, the resource depends on every resource of these types in its group (the seed's
-   * "Follow the default dependency"). Types not registered yet are listed so the order is right when
-   * they arrive.
-   */
-  readonly defaultDependsOnTypes: readonly string[];
-  /** Common params as the compiled resource carries them (`CompiledResource.params`). */
-  compileParams(raw: Out<S>, ctx: TypeCompileContext): Record<string, unknown>;
-  /** One server's override, merged so that `{ ...params, ...override }` is that server's full params. */
-  compileOverride(
-    raw: Partial<Out<S>>,
-    common: Record<string, unknown>,
-    ctx: TypeCompileContext,
-  ): Record<string, unknown>;
-  /** Checks the schema cannot express (on the raw, schema-valid params and overrides). */
-  check?(raw: Out<S>, overrides: ReadonlyMap<string, Partial<Out<S>>>, report: ReportFn): void;
-  /** The monitor added automatically for this resource, or null. */
-  autoMonitor?(resource: CompiledResource, ctx: TypeCompileContext): CompiledMonitor | null;
-}
-
-/** A monitor type. */
-export interface MonitorTypeSpec<T extends string = string, S extends z.ZodRawShape = z.ZodRawShape> {
-  readonly type: T;
-  readonly description: string;
-  readonly params: S;
-  readonly perServerKeys: readonly string[];
-  /** Defaults of the common monitor keys for this type. */
-  readonly defaults: {
-    interval: string;
-    timeout: string;
-    retries: number;
-    /** What a check that gets no answer (times out) means for this type (`recovery.noResponse`). */
-    noResponse: 'none' | 'warn' | 'recover';
-  };
-  compileParams(raw: Out<S>, ctx: TypeCompileContext): Record<string, unknown>;
-  compileOverride(
-    raw: Partial<Out<S>>,
-    common: Record<string, unknown>,
-    ctx: TypeCompileContext,
-  ): Record<string, unknown>;
-  /**
-   * The resource this monitor is about by nature (pid: the exec resource it watches). It is the default
-   * `target` (so the monitor replaces that resource's automatic one) and the default `timing.active`.
-   */
-  impliedResource?(raw: Out<S>): string | null;
-  check?(raw: Out<S>, ctx: MonitorCheckContext, report: ReportFn): void;
-}
-
-export function defineResourceType<const T extends string, S extends z.ZodRawShape>(
-  spec: ResourceTypeSpec<T, S> & { perServerKeys: readonly (keyof S & string)[] },
-): ResourceTypeSpec<T, S> {
-  return spec;
-}
-
-export function defineMonitorType<const T extends string, S extends z.ZodRawShape>(
-  spec: MonitorTypeSpec<T, S> & { perServerKeys: readonly (keyof S & string)[] },
-): MonitorTypeSpec<T, S> {
-  return spec;
-}
+export type { MonitorTypeSpec, ResourceTypeSpec } from './type-spec.ts';
 
 /**
  * `exec`: start/stop shell commands run by `/bin/sh -c` in the config file's directory. With
@@ -263,9 +183,22 @@ export const pidMonitorType = defineMonitorType({
 });
 
 /** Every group resource type, in the order the docs list them. */
-export const RESOURCE_TYPES = [execResourceType] as const;
-/** Every monitor type. */
-export const MONITOR_TYPES = [customMonitorType, pidMonitorType] as const;
+export const RESOURCE_TYPES = [
+  execResourceType,
+  awsVipResourceType,
+  awsEipResourceType,
+  awsDnsResourceType,
+] as const;
+/** Every monitor type, in the order the docs list them. */
+export const MONITOR_TYPES = [
+  customMonitorType,
+  pidMonitorType,
+  awsVipMonitorType,
+  awsEipMonitorType,
+  awsDnsMonitorType,
+  awsAzMonitorType,
+  awsFencingMonitorType,
+] as const;
 
 export type AnyResourceType = (typeof RESOURCE_TYPES)[number];
 export type AnyMonitorType = (typeof MONITOR_TYPES)[number];

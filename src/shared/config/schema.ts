@@ -10,12 +10,14 @@
  * the resource types) are applied by the compiler; they are documented here all the same.
  */
 import { z } from 'zod';
+import { instanceIdSchema, proxyUrlSchema, regionSchema } from './aws-primitives.ts';
 import { DEFAULTS } from './defaults.ts';
 import {
   commandSchema,
   countSchema,
   durationSchema,
   endpointSchema,
+  envNameSchema,
   hostSchema,
   issueText,
   nameSchema,
@@ -134,6 +136,88 @@ export const ClusterSectionSchema = strict({
     .describe('Alert log entries kept. Default 10000.'),
 });
 
+/**
+ * The `aws:` section (issue 4 section 1): how Tandem reaches the AWS APIs. Every key is optional; without
+ * the section, region and credentials come from the SDK's usual sources (environment, `~/.aws` files,
+ * then the instance metadata).
+ */
+export const AwsSectionSchema = strict({
+  /** Region, e.g. `us-east-1`. @default null: AWS_REGION, the profile, then the instance metadata */
+  region: regionSchema()
+    .nullable()
+    .optional()
+    .describe('Region, e.g. us-east-1. Default: AWS_REGION, the profile, then the instance metadata.'),
+  /** Profile of the shared `~/.aws/config` and `~/.aws/credentials` files. @default null: AWS_PROFILE, else `default` */
+  profile: z
+    .string({ error: issueText('profile must be a string', 'write the profile name, e.g. ha') })
+    .regex(/^[^\s[\]]+$/, {
+      error: (iss) =>
+        issueText(
+          `"${String(iss.input)}" is not a profile name`,
+          'write the name as it appears in ~/.aws/config ([profile NAME]), without spaces or brackets',
+        ),
+    })
+    .nullable()
+    .optional()
+    .describe('Shared config/credentials profile. Default: AWS_PROFILE, else default.'),
+  /**
+   * HTTP(S) proxy for the AWS API calls only (never for the instance metadata at 169.254.169.254), e.g.
+   * `http://proxy.example:3128` or `http://user:password@proxy.example:3128`. @default null: no proxy
+   */
+  proxy: proxyUrlSchema()
+    .nullable()
+    .optional()
+    .describe('HTTP(S) proxy URL for AWS API calls (not for instance metadata). Default none.'),
+  /** Upper bound of one AWS API call, retries included (duration). @default 100s */
+  callTimeout: durationSchema()
+    .default(DEFAULTS.awsCallTimeout)
+    .describe('Timeout of one AWS call, retries included. Default 100s.'),
+  /** Extra environment variables for AWS access (`AWS_ENDPOINT_URL`, `AWS_CA_BUNDLE`, ...). @default {} */
+  environment: z
+    .record(envNameSchema(), z.string())
+    .default({})
+    .describe('Extra environment variables for AWS access (strings). Default none.'),
+});
+
+/** One server's entry under `fencing.servers`. */
+export const FencingServerSchema = strict({
+  /** The server's EC2 instance: `i-` and 8 or 17 hex digits. Required. */
+  instanceId: instanceIdSchema().describe('EC2 instance id of the server, e.g. i-0123456789abcdef0.'),
+  /**
+   * How long this server waits before fencing a peer it lost (duration, `0s` allowed). Different on every
+   * server: the one that should survive a partition gets the smaller delay. @default 0s
+   */
+  delay: durationSchema({ allowZero: true })
+    .default(DEFAULTS.fencingDelay)
+    .describe('Wait before fencing a lost peer; different per server. Default 0s.'),
+});
+
+/**
+ * The `fencing:` section (issue 4 section 4, the seed's "Fencing" step): before a group fails over from a
+ * server judged down, the survivor stops that server's instance. @default none (no fencing)
+ */
+export const FencingSchema = strict({
+  /** Fencing method; only `aws` (StopInstances with Force). Required. */
+  type: z.literal('aws').describe('Fencing method: aws (forced stop of the EC2 instance).'),
+  /** stop | reboot. @default stop */
+  action: z
+    .enum(['stop', 'reboot'])
+    .default(DEFAULTS.fencingAction)
+    .describe('What is done to the lost server instance. Default stop.'),
+  /** Until the fenced instance is stopped; a forced stop that takes longer fails (duration). @default 180s */
+  timeout: durationSchema()
+    .default(DEFAULTS.fencingTimeout)
+    .describe('Time allowed for the instance to stop. Default 180s.'),
+  /** Period of the fencing check monitor (`fencew`) (duration). @default 60s */
+  checkInterval: durationSchema()
+    .default(DEFAULTS.fencingCheckInterval)
+    .describe('Interval of the fencing check. Default 60s.'),
+  /** Every server of the cluster with its instance and delay. Required. */
+  servers: z
+    .record(z.string(), FencingServerSchema)
+    .describe('Per server: instanceId and delay. Every server needs an entry.'),
+});
+
 /** One server. List order is priority: the first is the master server. */
 export const ServerSchema = strict({
   /** Server name, used by `tandem daemon --server NAME`. Required. */
@@ -213,7 +297,7 @@ function resourceSchemaFor<T extends string, S extends z.ZodRawShape>(spec: Reso
      * @default every resource of the group whose type this type follows by default (exec: md, awsvip, awseip, awsdns)
      */
     dependsOn: z.array(nameSchema('resource name')).optional().describe('Resources this one needs first.'),
-    /** Start/stop timeout (duration). @default 60s for exec */
+    /** Start/stop timeout (duration). @default 60s for exec, 120s for awsvip and awseip, 300s for awsdns */
     timeout: durationSchema()
       .default(spec.defaultTimeout)
       .describe(`Start/stop timeout. Default ${spec.defaultTimeout}.`),
@@ -221,7 +305,7 @@ function resourceSchemaFor<T extends string, S extends z.ZodRawShape>(spec: Reso
     activation: activationSchema.prefault({}).describe('Activation failure policy.'),
     /** Deactivation failure policy. */
     deactivation: deactivationSchema.prefault({}).describe('Deactivation failure policy.'),
-    /** Add the type's automatic monitor (exec with async: pidw-<name>). @default true */
+    /** Add the type's automatic monitor (exec with async: pidw-<name>; awsvip1: awsvipw1, ...). @default true */
     autoMonitor: z.boolean().default(true).describe('Add the automatic monitor. Default true.'),
     ...spec.params,
     /** Per-server overrides of the type's overridable keys. @default none */
@@ -242,25 +326,28 @@ const scriptSchema = (what: string) => commandSchema(what).nullable().default(nu
 /** The recovery action of a monitor (the seed's Recovery Action page). */
 export const RecoverySchema = strict({
   /**
-   * A group name, a resource name, or `LocalServer`. @default the monitor's `target` resource, else the
-   * group of its `timing.active` resource; otherwise required.
+   * A group name, a resource name, or `LocalServer`. @default the monitor's `target` resource; else
+   * `LocalServer` for awsazw and awsfencew; else the group of its `timing.active` resource; otherwise required.
    */
   target: z.string().min(1).optional().describe('Group, resource or LocalServer.'),
-  /** restart | failover | final-only | script | custom. @default failover */
+  /** restart | failover | final-only | script | custom. @default failover; final-only when the target is LocalServer */
   action: z
     .enum(['restart', 'failover', 'final-only', 'script', 'custom'])
-    .default(DEFAULTS.recoveryAction)
-    .describe('Recovery action. Default failover.'),
+    .optional()
+    .describe('Recovery action. Default failover (final-only with target LocalServer).'),
   /** Reactivations before going further (restart, custom). @default 3 with restart, else 0 */
   maxReactivations: countSchema().optional().describe('Max reactivations. Default 3 with restart, else 0.'),
   /** Failovers before the final action (failover, custom). @default 1 */
   maxFailovers: countSchema().default(DEFAULTS.maxFailovers).describe('Max failovers. Default 1.'),
   /** stable | max-priority. @default stable */
   failoverTarget: failoverTargetSchema.default(DEFAULTS.failoverTarget).describe('Failover target rule.'),
-  /** none | stop-group | stop-cluster-service | shutdown | reboot. @default none */
+  /**
+   * none | stop-group | stop-cluster-service | shutdown | reboot. @default none; awsazw with its default
+   * target LocalServer: stop-cluster-service
+   */
   finalAction: finalActionSchema
-    .default(DEFAULTS.recoveryFinalAction)
-    .describe('Final action. Default none.'),
+    .optional()
+    .describe('Final action. Default none (awsazw on LocalServer: stop-cluster-service).'),
   /** Scripts run before each step (shell commands in the config directory; null = none). */
   scripts: strict({
     /** @default null */
@@ -301,9 +388,9 @@ function monitorSchemaFor<T extends string, S extends z.ZodRawShape>(spec: Monit
     target: nameSchema('resource name')
       .optional()
       .describe('Resource whose automatic monitor this replaces.'),
-    /** Check interval (duration). @default 60s (pid: 5s) */
+    /** Check interval (duration). @default 60s (pid: 5s; AWS monitors: 100s; awsfencew: fencing.checkInterval) */
     interval: durationSchema().default(d.interval).describe(`Check interval. Default ${d.interval}.`),
-    /** Time allowed for one check (duration). @default 120s (pid: 10s) */
+    /** Time allowed for one check (duration). @default 120s (pid: 10s; AWS monitors: 100s) */
     timeout: durationSchema().default(d.timeout).describe(`Check timeout. Default ${d.timeout}.`),
     /** Failures in a row beyond the first before the monitor is in error. @default 1 (pid: 0) */
     retries: countSchema().default(d.retries).describe(`Retry count. Default ${d.retries}.`),
@@ -393,6 +480,10 @@ export const ClusterConfigSchema = strict({
   groups: z.array(GroupSchema).default([]).describe('Failover groups.'),
   /** Monitors (automatic ones are added by the compiler). @default [] */
   monitors: z.array(MonitorSchema).default([]).describe('Monitors.'),
+  /** AWS access: region, profile, proxy, call timeout, environment. @default all from the SDK's sources */
+  aws: AwsSectionSchema.prefault({}).describe('AWS access settings. Default: the SDK sources.'),
+  /** Forced stop of a server judged down, before its groups fail over. @default none */
+  fencing: FencingSchema.optional().describe('Fencing (forced stop). Default none.'),
 });
 
 /** The raw, operator-facing config (optional fields, durations as strings). */
@@ -404,3 +495,5 @@ export type ParsedMonitor = z.output<typeof MonitorSchema>;
 export type ParsedGroup = z.output<typeof GroupShellSchema>;
 export type ParsedServer = z.output<typeof ServerSchema>;
 export type ParsedCluster = z.output<typeof ClusterSectionSchema>;
+export type ParsedAws = z.output<typeof AwsSectionSchema>;
+export type ParsedFencing = z.output<typeof FencingSchema>;

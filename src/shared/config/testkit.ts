@@ -29,14 +29,96 @@ groups:
 monitors: []
 `;
 
-/** `BASE_YAML` with each `[from, to]` text replacement applied; throws when `from` is absent. */
-export function edit(...replacements: [string, string][]): string {
-  let text = BASE_YAML;
+/**
+ * The AWS example of docs/configuration.md ("Example: VIP, EIP and DNS on AWS"; a test checks they are
+ * the same text): two servers on two instances, awsvip + awseip + awsdns + exec in one group, a declared
+ * awsdnsw and an awsazw, `aws:` and `fencing:` with every key. Compiles without warnings.
+ */
+export const AWS_YAML = `cluster:
+  name: cluster1
+  secretFile: ./cluster.secret
+  networkPartition:
+    http:
+      - { target: aws.amazon.com, port: 443, ssl: true }
+servers:
+  - name: node-1                        # instance i-0000000000000001 in us-east-1a
+    interconnects: ["10.0.1.10"]
+  - name: node-2                        # instance i-0000000000000002 in us-east-1b
+    interconnects: ["10.0.2.10"]
+aws:
+  region: us-east-1                     # default: AWS_REGION, the profile, then the instance metadata
+  profile: ha                           # default: AWS_PROFILE, else default
+  proxy: http://proxy.example:3128      # AWS API calls only, never the instance metadata
+  callTimeout: 100s
+  environment: { AWS_STS_REGIONAL_ENDPOINTS: regional }
+fencing:
+  type: aws
+  action: stop                          # stop | reboot
+  timeout: 180s
+  checkInterval: 60s
+  servers:
+    node-1: { instanceId: i-0000000000000001, delay: 0s }   # node-1 survives a mutual loss
+    node-2: { instanceId: i-0000000000000002, delay: 5s }
+groups:
+  - name: failover1
+    resources:
+      - name: awsvip1
+        type: awsvip
+        ip: 10.1.0.20                   # outside the VPC's CIDR blocks
+        vpcId: vpc-0a1b2c3d
+        assignAddress: true
+        servers:
+          node-1: { eniId: eni-0000000000000001, interface: eth0 }
+          node-2: { eniId: eni-0000000000000002, interface: eth0 }
+      - name: awseip1
+        type: awseip
+        allocationId: eipalloc-0000000000000001
+        servers:
+          node-1: { eniId: eni-0000000000000001 }
+          node-2: { eniId: eni-0000000000000002 }
+      - name: awsdns1
+        type: awsdns
+        hostedZoneId: Z0123456789ABC
+        recordName: srv.hz1.local.
+        ttl: 300
+        deleteOnStop: true
+        servers:
+          node-1: { ipAddress: 10.0.1.10 }
+          node-2: { ipAddress: 10.0.2.10 }
+      - name: app1
+        type: exec                      # follows awsvip1, awseip1 and awsdns1 by default
+        start: ./start.sh
+        stop: ./stop.sh
+monitors:
+  - name: awsdnsw1                      # replaces the automatic awsdnsw1 to ask the VPC resolver
+    type: awsdnsw
+    resource: awsdns1
+    resolveCheck: true
+    resolver: 10.0.0.2:53
+  - name: awsazw1
+    type: awsazw
+    servers:
+      node-1: { availabilityZone: us-east-1a }
+      node-2: { availabilityZone: us-east-1b }
+`;
+
+function applyEdits(base: string, replacements: readonly [string, string][]): string {
+  let text = base;
   for (const [from, to] of replacements) {
     if (!text.includes(from)) throw new Error(`edit: "${from}" not found in the base config`);
     text = text.replace(from, to);
   }
   return text;
+}
+
+/** `BASE_YAML` with each `[from, to]` text replacement applied; throws when `from` is absent. */
+export function edit(...replacements: [string, string][]): string {
+  return applyEdits(BASE_YAML, replacements);
+}
+
+/** `AWS_YAML` with each `[from, to]` text replacement applied; throws when `from` is absent. */
+export function editAws(...replacements: [string, string][]): string {
+  return applyEdits(AWS_YAML, replacements);
 }
 
 /** 1-based line:col of the `nth` (0-based) occurrence of `marker` in `text`. */

@@ -143,6 +143,62 @@ export interface ExecParams {
   env: Record<string, string>;
 }
 
+/**
+ * Parameters of an `awsvip` resource after compilation (issue 4 section 2). Per-server keys (`vpcId`,
+ * `eniId`, `interface`, `assignAddress`) may differ in `perServer`; after `paramsFor(resource, server)`
+ * every server of the group has a string `eniId` of its own (the compiler refuses a config where one has
+ * none or two share one). `eniId` is null in the common params only when every server sets its own.
+ */
+export interface AwsVipParams {
+  /** The virtual IPv4 address, without prefix (routes are for `ip/32`). */
+  ip: string;
+  vpcId: string;
+  eniId: string | null;
+  /** Linux interface that gets the VIP; null = the one holding the ENI's private IP. */
+  interface: string | null;
+  /** Put the VIP on the interface with iproute2 on activation (and remove it on deactivation). */
+  assignAddress: boolean;
+}
+
+/** Parameters of an `awseip` resource after compilation; `eniId` as in `AwsVipParams`. */
+export interface AwsEipParams {
+  allocationId: string;
+  eniId: string | null;
+}
+
+/** Parameters of an `awsdns` resource after compilation; `ipAddress` is set per server like `eniId`. */
+export interface AwsDnsParams {
+  /** Bare id (`Z0123456789ABC`), without `/hostedzone/`. */
+  hostedZoneId: string;
+  /** Lowercase FQDN with the trailing dot (`srv.hz1.local.`). */
+  recordName: string;
+  /** The A record's value on this server. */
+  ipAddress: string | null;
+  /** Seconds. */
+  ttl: number;
+  /** DELETE the record on deactivation. */
+  deleteOnStop: boolean;
+}
+
+/** Parameters of an `awsvipw` / `awseipw` monitor: the resource it watches. */
+export interface AwsResourceMonitorParams {
+  resource: string;
+}
+
+/** Parameters of an `awsdnsw` monitor. */
+export interface AwsDnsMonitorParams {
+  resource: string;
+  /** Also resolve the record name and compare the answer with this server's `ipAddress`. */
+  resolveCheck: boolean;
+  /** `address:port` of the DNS server to ask (`[v6]:port` for IPv6); null = the system resolver. */
+  resolver: string | null;
+}
+
+/** Parameters of an `awsazw` monitor; `availabilityZone` is set for every server (per server or common). */
+export interface AwsAzMonitorParams {
+  availabilityZone: string | null;
+}
+
 export interface CompiledGroup {
   name: string;
   /** Servers that may run the group, in failover priority order. */
