@@ -1,146 +1,212 @@
 /**
- * `npm run demo`: a two-server Tandem cluster on loopback, crashed and failed over, with a timeline.
+ * `npm run demo`: a two-server Tandem cluster on AWS, simulated on loopback (issue 4 section 7).
  *
- * - node-1 on 127.0.0.1 and node-2 on 127.0.0.2 are separate `tandem daemon` processes (each in its own
- *   process group, like separate machines), with a witness (`tandem witness`, 127.0.0.4) and an HTTP NP
- *   target (a stand-in for aws.amazon.com:443, 127.0.0.3).
- * - Failover group `failover1`: `prepare` (exec), then `app` (exec, async: an HTTP service on 127.0.0.10:18080,
- *   the "virtual IP" clients use; only one server can bind it), with a custom monitor and the automatic pid
- *   monitor.
- * - The demo shows `tandem status`, crashes the active server (SIGKILL to its daemon's process group and its
- *   resources), prints the timeline from the survivor's alert log, shows status again and cleans up.
+ * - The AWS simulator runs in this process with the demo world (src/sim/demo-world.yaml: a two-AZ VPC, three
+ *   route tables holding the VIP route 10.1.0.20/32, an Elastic IP, the private zone hz1.local.) and a
+ *   realistic API latency of 50-200 ms per call.
+ * - node-1 (127.0.0.1, instance i-…1 in us-east-1a) and node-2 (127.0.0.2, i-…2 in us-east-1b) are separate
+ *   `tandem daemon` processes, each in its own process group like a separate machine, each told its instance
+ *   by its IMDS endpoint (role credentials, region and zone come from there). An HTTP NP target on 127.0.0.3
+ *   stands in for aws.amazon.com.
+ * - Group failover1: awsvip1 + awseip1 + awsdns1 + app (demo/app.mjs, an HTTP service on a loopback address
+ *   standing in for the VIP: only one server can bind it), the AWS monitors every second, awsazw1, and fencing
+ *   (node-1 fences at once, node-2 after 2 s).
+ *
+ * Act 1 crashes the active server (SIGKILL of its process group) and prints the timeline from the crash: the
+ * survivor's alerts next to every change on the AWS side (polled from the simulator every 10 ms). Act 2
+ * restarts the crashed server (its instance set running again; it rejoins as standby) and makes the active
+ * server's availability zone unavailable: awsazw1 errs there, its final action stops the cluster service, and
+ * the group moves back. Everything is killed at the end, on failure and on Ctrl-C.
  */
-import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { spawn } from 'node:child_process';
-import { makeClusterDir, ProcCluster, TANDEM, REPO, freeTcpPort } from '../test/process/harness.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { freeTcpPort, makeClusterDir, ProcCluster, REPO, TANDEM } from '../test/process/harness.ts';
+import {
+  allPointAt,
+  awsClusterConfig,
+  awsDaemonEnv,
+  awsNode,
+  AWS_NODES,
+  SimWatch,
+  simAdmin,
+  simWorld,
+  startAwsSim,
+  startNpTarget,
+} from '../test/process/aws-harness.ts';
+import type { SimServer } from '../src/sim/server.ts';
+import { awsState, timeline, type Alert } from './timeline.ts';
 
-const SERVICE = '127.0.0.10:18080';
-const HB = { interval: '500ms', timeout: '3s' };
+const HB = { interval: '200ms', timeout: '1s' };
+const LATENCY: [number, number] = [50, 200];
+const STOP_DELAY_MS = 1500;
+const execFileAsync = promisify(execFile);
 
-interface Alert {
-  time: number;
-  server: string;
-  code: string;
-  object: string;
-  message: string;
+/** `tandem status` through the CLI. Spawned asynchronously: the simulator and the NP target live in this process. */
+async function tandemStatus(pc: ProcCluster, via: string): Promise<string> {
+  const s = pc.cd.servers.find((x) => x.name === via)!;
+  const args = [TANDEM, 'status', '--config', pc.cd.configPath, '--host', `${s.address}:${s.apiPort}`];
+  const r = await execFileAsync(process.execPath, args, { encoding: 'utf8' }).catch(
+    (e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+  );
+  return r.stdout + r.stderr;
 }
 
-function tandemCli(pc: ProcCluster, args: string[], host: string): string {
-  const r = spawnSync(process.execPath, [TANDEM, ...args, '--config', pc.cd.configPath, '--host', host], {
-    encoding: 'utf8',
-  });
-  return (r.stdout ?? '') + (r.stderr ?? '');
-}
-
-async function serviceAnswer(): Promise<string | null> {
-  try {
-    const r = await fetch(`http://${SERVICE}/`, { signal: AbortSignal.timeout(300) });
-    return (await r.text()).trim();
-  } catch {
-    return null;
+async function alertsOf(pc: ProcCluster, names: string[]): Promise<Alert[]> {
+  const out: Alert[] = [];
+  for (const n of names) {
+    const r = await pc.api<{ alerts: Alert[] }>(n, 'GET', '/api/v1/alerts?limit=1000').catch(() => null);
+    // Each server's own alerts only: the same event is not listed twice.
+    if (r !== null) out.push(...r.body.alerts.filter((a) => a.server === n));
   }
+  return out;
 }
 
 async function main(): Promise<void> {
-  // NP target: answers HEAD with 200, standing in for aws.amazon.com.
-  const npPort = await freeTcpPort('127.0.0.3');
-  const np: Server = createServer((_req, res) => res.writeHead(200).end());
-  await new Promise<void>((r) => np.listen(npPort, '127.0.0.3', r));
-  const witnessPort = await freeTcpPort('127.0.0.4');
-  const witness = spawn(process.execPath, [TANDEM, 'witness', '--listen', `127.0.0.4:${witnessPort}`], {
-    stdio: 'ignore',
-    detached: true,
-  });
-
-  const cd = await makeClusterDir({
-    name: 'demo',
-    servers: [
-      { name: 'node-1', address: '127.0.0.1' },
-      { name: 'node-2', address: '127.0.0.2' },
-    ],
-    heartbeat: HB,
-    clusterExtra: `  networkPartition:
-    actionOnIsolation: shutdown
-    http:
-      - { name: httpnp1, target: 127.0.0.3, port: ${npPort}, ssl: false, path: /, interval: 5s, timeout: 2s }
-  witness: { target: 127.0.0.4, port: ${witnessPort}, ssl: false }`,
-    body: `groups:
-  - name: failover1
-    resources:
-      - { name: prepare, type: exec, start: ./prepare.sh, stop: ./unprepare.sh, timeout: 10s }
-      - { name: app, type: exec, start: "exec node ${join(REPO, 'demo', 'app.mjs')}", async: true, timeout: 10s, dependsOn: [prepare], env: { DEMO_SERVICE: "${SERVICE}" } }
-monitors:
-  - { name: appw, type: custom, command: ./check.sh, interval: 2s, timeout: 5s, timing: { active: app }, recovery: { target: failover1, action: custom, maxReactivations: 1, maxFailovers: 1 } }
-`,
-    files: {
-      'prepare.sh':
-        '#!/bin/sh\necho "prepared on $TANDEM_SERVER ($TANDEM_EVENT)" > ./prepared-$TANDEM_SERVER\n',
-      'unprepare.sh': '#!/bin/sh\nrm -f ./prepared-$TANDEM_SERVER\n',
-      'check.sh': `#!/bin/sh\nexec node -e "fetch('http://${SERVICE}/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"\n`,
-    },
-  });
-  const pc = new ProcCluster(cd);
-  const cleanup = async (): Promise<void> => {
-    await pc.dispose(process.env.TANDEM_DEMO_KEEP === '1');
-    try {
-      if (witness.pid) process.kill(-witness.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-    np.close();
-  };
+  let sim: SimServer | undefined;
+  let np: Awaited<ReturnType<typeof startNpTarget>> | undefined;
+  let pc: ProcCluster | undefined;
+  let watch: SimWatch | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      await watch?.stop();
+      await pc?.dispose(process.env.TANDEM_DEMO_KEEP === '1');
+      await Promise.all([sim?.close(), np?.close()]);
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.log(`\n${sig}: stopping everything ...`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
-    console.log(
-      `Tandem demo: two servers on loopback (heartbeat ${HB.interval} / timeout ${HB.timeout}), cluster dir ${cd.dir}\n`,
-    );
-    pc.start('node-1');
-    pc.start('node-2');
-    const owner = await pc.waitGroupOnline('node-2', 'failover1', 40_000);
-    await pc.waitFor('service answering', serviceAnswer, 20_000);
-    const other = owner === 'node-1' ? 'node-2' : 'node-1';
-    const hostOf = (n: string) =>
-      `${pc.cd.servers.find((s) => s.name === n)!.address}:${pc.cd.servers.find((s) => s.name === n)!.apiPort}`;
-    console.log('$ tandem status');
-    console.log(tandemCli(pc, ['status'], hostOf(other)));
-    console.log(`$ curl http://${SERVICE}/\n${await serviceAnswer()}\n`);
+    sim = await startAwsSim({ latencyMs: LATENCY, instanceStopDelayMs: STOP_DELAY_MS });
+    np = await startNpTarget();
+    const service = `127.0.0.10:${await freeTcpPort('127.0.0.10')}`;
+    const { clusterExtra, body } = awsClusterConfig({
+      sim,
+      np,
+      fencingDelays: { 'node-1': '0s', 'node-2': '2s' },
+      extraResources: [
+        {
+          name: 'app',
+          type: 'exec',
+          start: `exec node ${join(REPO, 'demo', 'app.mjs')}`,
+          async: true,
+          timeout: '10s',
+          env: { DEMO_SERVICE: service },
+        },
+      ],
+    });
+    const cd = await makeClusterDir({
+      name: 'demo',
+      servers: AWS_NODES.map((n) => ({ name: n.name, address: n.address })),
+      heartbeat: HB,
+      clusterExtra,
+      body,
+    });
+    pc = new ProcCluster(cd);
+    const cluster = pc;
+    const simUrl = sim.url;
+    const answer = async (): Promise<string | null> => {
+      try {
+        const r = await fetch(`http://${service}/`, { signal: AbortSignal.timeout(300) });
+        return (await r.text()).trim();
+      } catch {
+        return null;
+      }
+    };
+    const start = (name: string): void => {
+      cluster.start(name, { env: awsDaemonEnv(sim!, awsNode(name).instanceId, cd.dir) });
+    };
 
-    console.log(`Crashing ${owner}: SIGKILL to its daemon's process group and its resources ...`);
-    const killedAt = Date.now();
+    console.log(`Tandem AWS demo: two servers on loopback against the AWS simulator at ${simUrl}`);
+    console.log(
+      `  heartbeat ${HB.interval} / ${HB.timeout}, AWS API latency ${LATENCY[0]}-${LATENCY[1]} ms, instance stop ${STOP_DELAY_MS} ms, fencing delay node-1 0 s / node-2 2 s`,
+    );
+    console.log(`  cluster dir ${cd.dir}\n`);
+    start('node-1');
+    start('node-2');
+    const owner = await pc.waitGroupOnline('node-2', 'failover1', 60_000);
+    const survivor = owner === 'node-1' ? 'node-2' : 'node-1';
+    watch = new SimWatch(simUrl, 10);
+    await watch.start();
+    await watch.until(`AWS pointing at ${owner}`, (s) => allPointAt(s, awsNode(owner)), 20_000);
+    await pc.waitFor('application answering', answer, 20_000);
+    await pc.waitFor(`${survivor} sees ${owner} online`, async () => {
+      const st = await cluster.status(survivor);
+      return st?.servers.find((s) => s.name === owner)?.state === 'online' ? true : null;
+    });
+    console.log('$ tandem status');
+    console.log(await tandemStatus(pc, survivor));
+    console.log(
+      `$ curl http://${service}/   (the service clients reach through the VIP)\n${await answer()}\n`,
+    );
+
+    // Act 1: crash.
+    console.log(`== Act 1: crashing ${owner} (SIGKILL of its process group; its instance keeps running) ...`);
+    const crashedAt = Date.now();
     pc.killHard(owner);
+    await watch.until(`AWS pointing at ${survivor}`, (s) => allPointAt(s, awsNode(survivor)), 60_000);
     const servedAt = await pc.waitFor(
-      'service answering from the survivor',
-      async () => {
-        const a = await serviceAnswer();
-        return a?.includes(other) ? Date.now() : null;
-      },
-      60_000,
+      `application answering from ${survivor}`,
+      async () => ((await answer())?.includes(survivor) ? Date.now() : null),
+      30_000,
       10,
     );
-    await pc.waitGroupOnline(other, 'failover1', 30_000);
-    const res = await pc.api<{ alerts: Alert[] }>(other, 'GET', '/api/v1/alerts?limit=500');
-    const alerts = res.body.alerts.filter((a) => a.time >= killedAt);
-    const at = (pred: (a: Alert) => boolean): string => {
-      const a = alerts.find(pred);
-      return a ? `${String(a.time - killedAt).padStart(6)} ms  ${a.message}` : '     -     (not recorded)';
-    };
-    console.log(`\nTimeline on ${other} (ms after the crash):`);
-    console.log(`  heartbeat lost      ${at((a) => a.code === 'SERVER_LOST' && a.object === owner)}`);
+    await pc.waitGroupOnline(survivor, 'failover1', 30_000);
+    console.log(`\nTimeline (ms after the crash; aws = the simulator's world, polled every 10 ms):`);
     console.log(
-      `  NP resolution       ${at((a) => (a.code === 'SERVER_DOWN' && a.object === owner) || a.code === 'NP_ISOLATED')}`,
+      timeline(crashedAt, await alertsOf(pc, [survivor]), watch.changes, [
+        { at: crashedAt, source: 'demo', what: 'crash', detail: `SIGKILL of ${owner}'s process group` },
+        { at: servedAt, source: 'client', what: 'application answers', detail: (await answer()) ?? '' },
+      ]),
     );
+    console.log('\nAWS state read back from the simulator:');
+    console.log(awsState(await simWorld(simUrl)));
+
+    // Act 2: the crashed server comes back as standby, then the active server's zone fails.
+    console.log(`\n== Act 2: restarting ${owner} (instance set running, daemon started) ...`);
+    await pc.daemons.get(owner)?.exited;
+    await simAdmin(simUrl, 'instance', { instanceId: awsNode(owner).instanceId, state: 'running' });
+    start(owner);
+    await pc.waitFor(
+      `${owner} rejoined as standby`,
+      async () => {
+        const st = await cluster.status(owner);
+        const g = st?.groups.find((x) => x.name === 'failover1');
+        const peer = st?.servers.find((s) => s.name === survivor);
+        const az = st?.monitors.find((m) => m.name === 'awsazw1');
+        return g?.server === survivor && peer?.state === 'online' && az?.state === 'normal' ? true : null;
+      },
+      60_000,
+      100,
+    );
+    console.log('$ tandem status');
+    console.log(await tandemStatus(pc, owner));
+    const zone = awsNode(survivor).availabilityZone;
+    console.log(`Setting ${survivor}'s availability zone ${zone} to unavailable in the simulator ...`);
+    const azAt = Date.now();
+    await simAdmin(simUrl, 'az', { name: zone, state: 'unavailable' });
+    await watch.until(`AWS pointing at ${owner}`, (s) => allPointAt(s, awsNode(owner)), 60_000);
+    const servedAt2 = await pc.waitFor(
+      `application answering from ${owner}`,
+      async () => ((await answer())?.includes(owner) ? Date.now() : null),
+      30_000,
+      10,
+    );
+    await pc.waitGroupOnline(owner, 'failover1', 30_000);
+    console.log(`\nTimeline (ms after ${zone} became unavailable):`);
     console.log(
-      `  failover started    ${at((a) => a.code === 'GROUP_STARTING' && a.object === 'failover1')}`,
+      timeline(azAt, await alertsOf(pc, ['node-1', 'node-2']), watch.changes, [
+        { at: servedAt2, source: 'client', what: 'application answers', detail: (await answer()) ?? '' },
+      ]),
     );
-    console.log(`  group online        ${at((a) => a.code === 'GROUP_ONLINE' && a.object === 'failover1')}`);
-    console.log(
-      `  service answering   ${String(servedAt - killedAt).padStart(6)} ms  ${await serviceAnswer()}`,
-    );
+    console.log('\nAWS state read back from the simulator:');
+    console.log(awsState(await simWorld(simUrl)));
     console.log('\n$ tandem status');
-    console.log(tandemCli(pc, ['status'], hostOf(other)));
-    console.log(`Stopping ${other} gracefully ...`);
-    await pc.stopGraceful(other);
+    console.log(await tandemStatus(pc, owner));
   } finally {
     await cleanup();
   }

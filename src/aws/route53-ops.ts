@@ -108,10 +108,13 @@ export function createRoute53Ops(run: Runner<Route53Client>): Route53Ops {
         return stripIdPrefix(id);
       }),
 
-    deleteA: async (zoneId, name, o) => {
+    deleteA: async (zoneId, name, o, onlyIfHolds) => {
       const started = Date.now();
       const rr = await findA(zoneId, name, o);
       if (rr === null) return null;
+      // Only a record set that still holds our value: another server may have repointed it meanwhile.
+      if (onlyIfHolds !== undefined && !(rr.ResourceRecords ?? []).some((r) => r.Value === onlyIfHolds))
+        return null;
       // The rest of the caller's time, so the read and the delete share one deadline.
       const left = o?.timeoutMs === undefined ? undefined : Math.max(1, o.timeoutMs - (Date.now() - started));
       const opts = {

@@ -120,8 +120,12 @@ export interface Route53Ops {
   ): Promise<{ name: string; ttl: number; values: string[] } | null>;
   /** UPSERT of an A record with one value; resolves to the change id. */
   upsertA(zoneId: string, name: string, ip: string, ttl: number, o?: AwsCallOptions): Promise<string>;
-  /** DELETE of the current A record set (as read back); null when there was none. */
-  deleteA(zoneId: string, name: string, o?: AwsCallOptions): Promise<string | null>;
+  /**
+   * DELETE of the current A record set (as read back); null when there was none, or, with `onlyIfHolds`,
+   * when the record read back does not hold that value (it is someone else's now). Route 53 refuses a
+   * DELETE whose values changed since the read, so the check and the delete cannot straddle a change.
+   */
+  deleteA(zoneId: string, name: string, o?: AwsCallOptions, onlyIfHolds?: string): Promise<string | null>;
   changeStatus(changeId: string, o?: AwsCallOptions): Promise<'PENDING' | 'INSYNC'>;
 }
 

@@ -38,7 +38,7 @@ export const CODES = {
   dnswResolveFailed: code('awsdnsw', AWSDNSW_MESSAGES, 'AWSDNSW_RESOLVE_FAILED'),
   azwFailed: code('awsazw', AWSAZW_MESSAGES, 'AWSAZW_CHECK_FAILED'),
   azwTimeout: code('awsazw', AWSAZW_MESSAGES, 'AWSAZW_TIMEOUT'),
-  azwUnavailable: code('awsazw', AWSAZW_MESSAGES, 'AWSAZW_ZONE_UNAVAILABLE'),
+  azwUnavailable: code('awsazw', AWSAZW_MESSAGES, 'AWSAZW_CHECK_FAILED'),
   azwDegraded: code('awsazw', AWSAZW_MESSAGES, 'AWSAZW_ZONE_DEGRADED'),
   fenceFailed: code('fencing', FENCE_MESSAGES, 'FENCE_STOP_FAILED'),
   fenceAccess: code('fencing', FENCE_MESSAGES, 'FENCE_ACCESS_NOT_SET_UP'),

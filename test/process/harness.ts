@@ -2,7 +2,8 @@
  * Multi-process harness shared by the loopback tests, the demo and the failover benchmark: writes a cluster
  * directory (config, secret, scripts), starts real `tandem daemon` processes (each in its own process group, as
  * a separate machine would be), talks to their APIs with the real credential, and crashes a server hard
- * (SIGKILL to the daemon's process group and to every resource process group it recorded).
+ * (SIGKILL to the daemon's process group and to every resource process group it recorded), and cuts
+ * interconnects for partition tests. The AWS part (simulator, AWS demo config) is in aws-harness.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, chmodSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { freeTcpPort, freeUdpPort } from '../../src/adapters/test-support.ts';
 import { apiToken } from '../../src/shared/crypto.ts';
 import type { StatusDoc } from '../../src/shared/status.ts';
+import { pathToFileURL } from 'node:url';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const TANDEM = join(REPO, 'bin', 'tandem');
@@ -222,4 +224,69 @@ export class ProcCluster {
       timeoutMs,
     );
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Interconnect cut: a preload (`NODE_OPTIONS=--import`) given to daemons started with `interconnectCut: true`
+// drops UDP datagrams to and from the endpoints listed in the cluster directory's `udp-cut` file, as a pulled
+// cable would (a send still "succeeds"). Only the listed heartbeat endpoints are affected; nothing of the host's
+// network configuration changes.
+
+const UDP_CUT_PRELOAD = `// Written by test/process/harness.ts: drops heartbeat datagrams while the cut file lists their endpoint.
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+const file = process.env.HARNESS_UDP_CUT_FILE;
+function cut() {
+  try { return new Set(readFileSync(file, 'utf8').split('\\n').filter(Boolean)); } catch { return null; }
+}
+const proto = dgram.Socket.prototype;
+const send = proto.send;
+proto.send = function (msg, ...rest) {
+  const withOffset = typeof rest[0] === 'number' && typeof rest[1] === 'number' && typeof rest[2] === 'number';
+  const port = withOffset ? rest[2] : rest[0];
+  const address = withOffset ? rest[3] : rest[1];
+  const set = cut();
+  if (set !== null && set.has(address + ':' + port)) {
+    const cb = rest.find((x) => typeof x === 'function');
+    if (cb) process.nextTick(cb, null, 0);
+    return;
+  }
+  return send.call(this, msg, ...rest);
+};
+const emit = proto.emit;
+proto.emit = function (event, ...args) {
+  if (event === 'message') {
+    const rinfo = args[1];
+    const set = cut();
+    if (set !== null && rinfo && set.has(rinfo.address + ':' + rinfo.port)) return false;
+  }
+  return emit.call(this, event, ...args);
+};
+`;
+
+/** The cut file of a cluster directory. */
+export function udpCutFile(cd: ClusterDir): string {
+  return join(cd.dir, 'udp-cut');
+}
+
+/** Env for a daemon that honours the cut file (see `ProcCluster.cutInterconnects`). */
+export function interconnectCutEnv(cd: ClusterDir): Record<string, string> {
+  const preload = join(cd.dir, 'udp-cut-preload.mjs');
+  if (!existsSync(preload)) writeFileSync(preload, UDP_CUT_PRELOAD);
+  const prev = process.env.NODE_OPTIONS ?? '';
+  return {
+    NODE_OPTIONS: `${prev} --import=${pathToFileURL(preload).href}`.trim(),
+    HARNESS_UDP_CUT_FILE: udpCutFile(cd),
+  };
+}
+
+/** Cut every interconnect between the given servers (default: all), both ways. */
+export function cutInterconnects(cd: ClusterDir, names?: string[]): void {
+  const servers = cd.servers.filter((s) => names === undefined || names.includes(s.name));
+  writeFileSync(udpCutFile(cd), servers.map((s) => `${s.address}:${s.udpPort}\n`).join(''));
+}
+
+/** Restore the interconnects. */
+export function healInterconnects(cd: ClusterDir): void {
+  rmSync(udpCutFile(cd), { force: true });
 }

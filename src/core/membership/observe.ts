@@ -139,12 +139,16 @@ function observeIsolation(s: NodeState, now: number, out: Out): void {
     // have been started here); a server that never had contact just stops what its probes found.
     const hadLease = s.contactAtMs !== null && s.contactAtMs >= (s.serviceStartMs ?? s.daemonStartMs);
     s.isolation = { sinceMs: now, cause, hadLease, actionDone: false };
+    // Without a lease held in this service run nothing can have been started here (a cold start while the
+    // peers are still booting): a warning that it waits, not an error that it stops.
     out.alert(
-      'error',
+      hadLease ? 'error' : 'warning',
       'server',
       s.self,
       AlertCode.npIsolated,
-      `Server ${s.self} is isolated (${cause}); stopping its groups within ${s.ix.config.cluster.lease.isolationStopTimeoutMs} ms.`,
+      hadLease
+        ? `Server ${s.self} is isolated (${cause}); stopping its groups within ${s.ix.config.cluster.lease.isolationStopTimeoutMs} ms.`
+        : `Server ${s.self} has no contact yet (${cause}); it starts no group until it has.`,
     );
   } else if (!cause && s.isolation) {
     s.isolation = null;

@@ -91,14 +91,14 @@ void test('message table: unique codes and ids, sentences with remedies', () => 
   assert.deepEqual(tableProblems(AWSAZW_MESSAGES), []);
 });
 
-void test('available is normal; impaired and information are warning 101; unavailable is error 1', async () => {
+void test('available is normal; impaired and information are warning 101; unavailable is error 5', async () => {
   assert.deepEqual(await check(azMonitor()), { result: 'running' });
   for (const state of ['impaired', 'information']) {
     await setZone('us-east-1a', state);
     assert.deepEqual(await check(azMonitor()), {
       result: 'degraded',
       code: 101,
-      message: `The availability zone reports a problem. The availability zone us-east-1a is ${state}.`,
+      message: `The availability zone reports a problem. us-east-1a: state ${state}.`,
     });
   }
   await setZone('us-east-1a', 'unavailable');
@@ -106,14 +106,15 @@ void test('available is normal; impaired and information are warning 101; unavai
   for (const mode of ['warn', 'recover', 'none'] as const) {
     assert.deepEqual(await check(azMonitor(mode)), {
       result: 'failed',
-      code: 1,
-      message: 'The availability zone is unavailable. The availability zone us-east-1a is unavailable.',
+      code: 5,
+      message: 'The availability zone is unavailable or could not be checked. us-east-1a: state unavailable.',
     });
   }
 });
 
 void test('an unknown zone is error 5 (recover), warning 105 (warn), logged and normal (none)', async () => {
-  const detail = 'The availability zone could not be checked. Invalid availability zone: [us-east-1x].';
+  const detail =
+    'The availability zone is unavailable or could not be checked. Invalid availability zone: [us-east-1x].';
   assert.deepEqual(await check(azMonitor('recover'), 'node-2'), {
     result: 'failed',
     code: 5,

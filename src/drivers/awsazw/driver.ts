@@ -75,10 +75,11 @@ export class AwsAzMonitorDriver implements MonitorDriver {
       case 'available':
         return { result: 'running' };
       case 'unavailable':
-        return result('failed', 'AWSAZW_ZONE_UNAVAILABLE', `The availability zone ${az} is unavailable.`);
+        // An error in every noResponse mode: AWS answered, and what it said is the failure this monitor is for.
+        return result('failed', 'AWSAZW_CHECK_FAILED', `${az}: state unavailable.`);
       default:
         // impaired, information, or a state AWS adds later: worth a look, not a reason to move groups.
-        return result('degraded', 'AWSAZW_ZONE_DEGRADED', `The availability zone ${az} is ${zone.state}.`);
+        return result('degraded', 'AWSAZW_ZONE_DEGRADED', `${az}: state ${zone.state}.`);
     }
   }
 

@@ -1,8 +1,9 @@
 /**
  * Message table of the `awsazw` monitor (STYLE.md 12; issue 4 section 3). The seed's numbers keep their
- * meaning: 5 / 105 the AWS call failed or the zone is invalid (error / warning under noResponse: warn), 6 /
- * 106 no answer; 1 and 101 are Tandem's own for the zone's state. Codes are never reused. docs/messages.md
- * mirrors this table.
+ * meaning: 5 the zone is unavailable, unknown ("Invalid availability zone"), or the AWS call failed (the last
+ * two are warning 105 under noResponse: warn, as the seed's "Action when AWS CLI command failed to receive
+ * response" does; an unavailable zone is an error in every mode); 6 / 106 no answer; 101 (Tandem's own) the
+ * zone is impaired or has information. Codes are never reused. docs/messages.md mirrors this table.
  */
 import type { DriverMessage } from '../messages.ts';
 
@@ -14,14 +15,6 @@ const TIMEOUT_REMEDY =
 
 export const AWSAZW_MESSAGES = [
   {
-    code: 1,
-    id: 'AWSAZW_ZONE_UNAVAILABLE',
-    message: 'The availability zone is unavailable.',
-    remedy:
-      'Nothing to fix on this server: the recovery action moves the groups to a server in another availability zone. Watch the AWS Health Dashboard; the monitor is normal again once the zone is available.',
-    retryable: true,
-  },
-  {
     code: 101,
     id: 'AWSAZW_ZONE_DEGRADED',
     message: 'The availability zone reports a problem.',
@@ -32,14 +25,14 @@ export const AWSAZW_MESSAGES = [
   {
     code: 5,
     id: 'AWSAZW_CHECK_FAILED',
-    message: 'The availability zone could not be checked.',
-    remedy: CALL_FAILED_REMEDY,
+    message: 'The availability zone is unavailable or could not be checked.',
+    remedy: `When the zone is unavailable there is nothing to fix on this server: the recovery action (by default the final action stop-cluster-service) moves the groups to a server in another zone; the monitor is normal again once the zone is available. Otherwise: ${CALL_FAILED_REMEDY}`,
     retryable: true,
   },
   {
     code: 105,
     id: 'AWSAZW_CHECK_FAILED_WARNING',
-    message: 'The availability zone could not be checked.',
+    message: 'The availability zone is unavailable or could not be checked.',
     remedy: CALL_FAILED_REMEDY,
     retryable: true,
   },

@@ -189,7 +189,7 @@ export class AwsDnsDriver implements ResourceDriver {
     }
     const what = `DELETE of ${p.recordName} in hosted zone ${p.hostedZoneId}`;
     try {
-      await ctx.aws.route53.deleteA(p.hostedZoneId, p.recordName, budget.callOptions());
+      await ctx.aws.route53.deleteA(p.hostedZoneId, p.recordName, budget.callOptions(), p.ipAddress);
     } catch (err) {
       // Route 53 refuses a DELETE whose values no longer match: another server repointed the record between
       // our read and the delete. That is a stopped resource, not a failure.
