@@ -16,8 +16,11 @@ const ALLOWED = {
   ports: ['shared', 'core'],
   // The AWS access layer (SDK clients, retries, IMDS): used by drivers, the daemon and `tandem doctor`.
   aws: ['shared', 'ports'],
-  drivers: ['shared', 'core', 'ports', 'aws'],
-  daemon: ['shared', 'core', 'ports', 'drivers', 'aws'],
+  // The NBD server (protocol only, behind the BlockBackend interface) and the mirror disk engine.
+  nbd: ['shared', 'ports'],
+  mirror: ['shared', 'ports', 'nbd'],
+  drivers: ['shared', 'core', 'ports', 'aws', 'nbd', 'mirror'],
+  daemon: ['shared', 'core', 'ports', 'drivers', 'aws', 'nbd', 'mirror'],
   api: ['shared', 'core', 'ports', 'drivers', 'daemon', 'client'],
   adapters: ['shared', 'ports'],
   client: ['shared'],
@@ -59,7 +62,7 @@ export default tseslint.config(
   },
   {
     // The decision core is pure (STYLE.md 1): time, randomness and I/O come in as arguments.
-    files: ['src/core/**/*.ts', 'src/shared/**/*.ts'],
+    files: ['src/core/**/*.ts', 'src/shared/**/*.ts', 'src/mirror/core/**/*.ts'],
     ignores: ['**/*.test.ts', 'src/shared/crypto.ts'],
     rules: {
       'no-restricted-imports': [
