@@ -9,6 +9,8 @@
  * - both servers alive, interconnect cut both ways (the NP target still answers, so each sees the other as
  *   down): the smaller fencing delay wins. node-1 (0 s) stops node-2's instance; node-2 (2 s) finds AWS silent
  *   (its machine is off) and takes nothing over; the group runs on node-1 only.
+ * - a route, the EIP and the record changed behind Tandem's back: awsvipw (56), awseipw (52) and awsdnsw (52)
+ *   report it and the reactivation of each resource puts it back; the group stays where it is.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +24,7 @@ import {
   awsNode,
   AWS_NODES,
   SimWatch,
+  simAdmin,
   startAwsSim,
   startNpTarget,
 } from './aws-harness.ts';
@@ -180,6 +183,56 @@ test(
         [],
         'the application never started on node-2',
       );
+    } finally {
+      await c.dispose();
+    }
+  },
+);
+
+test(
+  "AWS changed behind Tandem's back: the monitors notice and reactivation repairs the route, the EIP and the record",
+  { timeout: 60_000 },
+  async () => {
+    const c = await awsCluster({ delays: { 'node-1': '0s', 'node-2': '1s' }, fencingTimeout: '10s' });
+    try {
+      assert.equal(await c.pc.waitGroupOnline('node-2', 'failover1', 30_000), 'node-1');
+      await c.watch.start();
+      await c.watch.until('AWS pointing at node-1', (s) => allPointAt(s, awsNode('node-1')), 10_000);
+      const changedAt = Date.now();
+      // Another cluster (or an operator) takes one route, the EIP and the record away from node-1.
+      await simAdmin(c.sim.url, 'route', {
+        routeTableId: 'rtb-00000000000private1',
+        destination: '10.1.0.20/32',
+        target: 'eni-0000000000000002',
+      });
+      await simAdmin(c.sim.url, 'eip/disassociate', { allocationId: 'eipalloc-0000000000000001' });
+      await simAdmin(c.sim.url, 'record/delete', {
+        zoneId: 'Z0123456789ABC',
+        name: 'srv.hz1.local.',
+        type: 'A',
+      });
+      await c.watch.poll();
+      await c.watch.until('the changes seen', (s) => !allPointAt(s, awsNode('node-1')), 5_000);
+      await c.watch.until('AWS repaired', (s) => allPointAt(s, awsNode('node-1')), 30_000);
+      const alerts = (await c.alerts('node-1')).filter((a) => a.time >= changedAt);
+      const err = (monitor: string, code: number): boolean =>
+        alerts.some(
+          (a) => a.code === 'MONITOR_ERROR' && a.object === monitor && a.message.includes(`(${code} :`),
+        );
+      const summary = JSON.stringify(
+        alerts.map((a) => `${a.code} ${a.object} ${a.message}`),
+        null,
+        1,
+      );
+      assert.ok(err('awsvipw1', 56), summary);
+      assert.ok(err('awseipw1', 52), summary);
+      assert.ok(err('awsdnsw1', 52), summary);
+      assert.ok(
+        alerts.some((a) => a.code === 'RECOVERY_REACTIVATION'),
+        summary,
+      );
+      const st = await c.pc.status('node-1');
+      assert.equal(st?.groups.find((g) => g.name === 'failover1')?.server, 'node-1', 'no failover for this');
     } finally {
       await c.dispose();
     }
