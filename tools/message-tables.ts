@@ -12,6 +12,7 @@ import { AWSEIP_MESSAGES, AWSEIPW_MESSAGES } from '../src/drivers/awseip/errors.
 import { AWSDNS_MESSAGES, AWSDNSW_MESSAGES } from '../src/drivers/awsdns/errors.ts';
 import { AWSAZW_MESSAGES } from '../src/drivers/awsazw/errors.ts';
 import { AWSFENCEW_MESSAGES, FENCE_MESSAGES } from '../src/drivers/fencing/errors.ts';
+import { MD_MESSAGES, MDNW_MESSAGES, MDW_MESSAGES } from '../src/drivers/md/errors.ts';
 
 export const MESSAGE_TABLES: Record<string, readonly MessageEntry[]> = {
   'exec resource': EXEC_MESSAGES,
@@ -27,6 +28,9 @@ export const MESSAGE_TABLES: Record<string, readonly MessageEntry[]> = {
   'awsazw monitor': AWSAZW_MESSAGES,
   'fencing (forced stop)': FENCE_MESSAGES,
   'awsfencew monitor': AWSFENCEW_MESSAGES,
+  'md resource': MD_MESSAGES,
+  'mdw monitor': MDW_MESSAGES,
+  'mdnw monitor': MDNW_MESSAGES,
 };
 
 /** Parse docs/messages.md: `## <table>` headings followed by `| code | id | message | remedy |` rows. */

@@ -95,15 +95,39 @@ export const monitorStatusSchema = obj(
 
 const clusterState = oneOf(['online', 'degraded', 'offline', 'unknown']);
 
+const copyState = oneOf(['UpToDate', 'Consistent', 'Outdated', 'Inconsistent', 'SplitBrain', 'Unknown']);
+
+export const mirrorDiskStatusSchema = obj(
+  {
+    name: str,
+    server: str,
+    peerServer: str,
+    role: oneOf(['primary', 'secondary', 'none']),
+    local: copyState,
+    peer: copyState,
+    connection: str,
+    dirtyBytes: num,
+    resync: nullable(
+      obj({ doneBytes: num, totalBytes: num, rateBytesPerSec: num, etaSec: nullable({ type: 'number' }) }),
+    ),
+    asyncQueueDepth: num,
+    error: nullable(obj({ code: str, message: str, remedy: str })),
+  },
+  ['error'],
+);
+
+export const mirrorListSchema = obj({ mirrors: { type: 'array', items: mirrorDiskStatusSchema } });
+
 export const statusDocSchema = obj(
   {
     cluster: obj({ name: str, state: clusterState, warnings: strList }, ['warnings']),
     servers: { type: 'array', items: serverStatusSchema },
     groups: { type: 'array', items: groupStatusSchema },
     monitors: { type: 'array', items: monitorStatusSchema },
+    mirrors: { type: 'array', items: mirrorDiskStatusSchema },
     source: obj({ server: str, at: num }),
   },
-  ['source'],
+  ['mirrors', 'source'],
 );
 
 export const clusterInfoSchema = obj({

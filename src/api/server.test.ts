@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { OperatorOp } from '../core/types.ts';
 import { OperationError } from '../shared/errors.ts';
-import { closedPort, FakeControl, RecordingLogger, TOKEN } from '../../test/fixtures/cli/fixtures.ts';
+import {
+  closedPort,
+  FakeControl,
+  RecordingLogger,
+  sampleMirrors,
+  TOKEN,
+} from '../../test/fixtures/cli/fixtures.ts';
 import type { ApiServer } from './server.ts';
 import { createApiServer } from './server.ts';
 
@@ -551,5 +557,67 @@ describe('control API: forwarding to the server that must carry the operation ou
     } finally {
       await partial.close();
     }
+  });
+});
+
+describe('control API: mirror disks', () => {
+  let s: ApiServer;
+  const control = new FakeControl();
+  before(async () => {
+    control.mirrorStatuses = sampleMirrors();
+    s = await api(control);
+  });
+  after(() => s.close());
+
+  it('GET /md lists the copies of the answering server; the status document carries them too', async () => {
+    const a = await call(s, 'GET', '/api/v1/md');
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.body, { mirrors: sampleMirrors() });
+    control.statusDoc = { ...control.statusDoc, mirrors: sampleMirrors() };
+    const st = await call(s, 'GET', '/api/v1/status');
+    assert.deepEqual((st.body as { mirrors: unknown }).mirrors, sampleMirrors());
+  });
+
+  it('POST /md/NAME/break and /recover { source } reach the daemon', async () => {
+    control.mirrorOps.length = 0;
+    assert.equal((await call(s, 'POST', '/api/v1/md/md1/break', {})).status, 200);
+    const r = await call(s, 'POST', '/api/v1/md/md1/recover', { source: 'node-2' });
+    assert.equal(r.status, 200);
+    assert.equal((await call(s, 'POST', '/api/v1/md/md2/force', {})).status, 200);
+    assert.deepEqual(control.mirrorOps, [
+      { action: 'break', name: 'md1' },
+      { action: 'recover', name: 'md1', source: 'node-2' },
+      { action: 'force', name: 'md2' },
+    ]);
+    assert.equal((await call(s, 'POST', '/api/v1/md/md1/recover', { from: 'x' })).status, 400);
+  });
+
+  it('a refused mirror operation is an error body with its code, object and remedy', async () => {
+    const orig = control.mirrorOp.bind(control);
+    control.mirrorOp = () =>
+      Promise.resolve({
+        requestId: 'm',
+        ok: false,
+        code: 'NOT_FOUND',
+        object: 'md9',
+        message: 'node-1 holds no copy of a mirror disk named md9.',
+        remedy: 'Mirror disks on node-1: md1, md2.',
+      });
+    try {
+      const a = await call(s, 'POST', '/api/v1/md/md9/break', {});
+      assert.equal(a.status, 404);
+      assert.deepEqual(errorOf(a), {
+        code: 'NOT_FOUND',
+        object: 'md9',
+        message: 'node-1 holds no copy of a mirror disk named md9.',
+        remedy: 'Mirror disks on node-1: md1, md2.',
+      });
+    } finally {
+      control.mirrorOp = orig;
+    }
+  });
+
+  it('without a credential: 401', async () => {
+    assert.equal((await call(s, 'GET', '/api/v1/md', undefined, {})).status, 401);
   });
 });

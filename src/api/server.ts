@@ -24,6 +24,7 @@ import { registerClusterRoutes } from './routes/cluster.ts';
 import type { RouteContext } from './routes/context.ts';
 import { registerGroupRoutes } from './routes/groups.ts';
 import { registerMonitorRoutes } from './routes/monitors.ts';
+import { registerMirrorRoutes } from './routes/mirrors.ts';
 import { registerPlanRoutes } from './routes/plan.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
 import { registerServerRoutes } from './routes/servers.ts';
@@ -113,6 +114,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       registerMonitorRoutes(api, ctx);
       registerAlertRoutes(api, ctx);
       registerPlanRoutes(api, ctx);
+      registerMirrorRoutes(api, ctx);
       done();
     },
     { prefix: API_PREFIX },

@@ -101,6 +101,15 @@ describe('compatibility commands', () => {
     ['clprsc', ['-t', 'exec1', '-h', 'node-2'], [{ method: 'resourceStop', args: ['exec1'] }]],
     ['clpmonctrl', ['-s'], [{ method: 'monitorSuspend', args: [undefined] }]],
     ['clpmonctrl', ['-r', '-m', 'custom1'], [{ method: 'monitorResume', args: ['custom1'] }]],
+    ['clpmdstat', [], [{ method: 'mdStatus', args: [] }]],
+    ['clpmdstat', ['--mirror', 'md1'], [{ method: 'mdStatus', args: [] }]],
+    ['clpmdctrl', ['--break', 'md1'], [{ method: 'mdBreak', args: ['md1'] }]],
+    ['clpmdctrl', ['--force', 'md1'], [{ method: 'mdForce', args: ['md1'] }]],
+    [
+      'clpmdctrl',
+      ['--recovery', 'md2', '--source', 'node-1'],
+      [{ method: 'mdRecover', args: ['md2', 'node-1'] }],
+    ],
   ];
   for (const [name, argv, calls] of mapped) {
     it(`${name} ${argv.join(' ')}`, async () => {

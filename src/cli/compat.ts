@@ -15,6 +15,9 @@
  * | `clpgrp -m GROUP [-h SERVER]`             | `tandem group move GROUP [--to SERVER]`            |
  * | `clprsc -s\|-t RESOURCE [-h HOST]`        | `tandem resource start\|stop RESOURCE`             |
  * | `clpmonctrl -s\|-r [-m MONITOR] [-h HOST]`| `tandem monitor suspend\|resume [MONITOR]`         |
+ * | `clpmdstat [--mirror MD] [-h HOST]`       | `tandem md status [MD]`                            |
+ * | `clpmdctrl --break MD [-h HOST]`          | `tandem md break MD`                               |
+ * | `clpmdctrl --recovery MD --source SERVER` | `tandem md recover MD --source SERVER`             |
  *
  * In `clpgrp`, `-h` names the server the group goes to (as in EXPRESSCLUSTER); elsewhere it names the
  * server whose API is asked.
@@ -22,6 +25,7 @@
 import type { OptionSpec, ParsedArgs } from './args.ts';
 import { parseArgs, stringOpt, UsageError } from './args.ts';
 import { clusterCommand } from './commands/cluster.ts';
+import { mdCommand } from './commands/md.ts';
 import { monitorCommand } from './commands/monitor.ts';
 import { resourceCommand } from './commands/resource.ts';
 import { statusCommand } from './commands/status.ts';
@@ -31,7 +35,7 @@ import { renderJson } from './output/json.ts';
 import { renderOpResult } from './output/text.ts';
 import type { OpResult } from '../client/types.ts';
 
-export type CompatName = 'clpstat' | 'clpcl' | 'clpgrp' | 'clprsc' | 'clpmonctrl';
+export type CompatName = 'clpstat' | 'clpcl' | 'clpgrp' | 'clprsc' | 'clpmonctrl' | 'clpmdstat' | 'clpmdctrl';
 
 const COMMON: OptionSpec[] = [
   { name: 'config', value: true },
@@ -124,6 +128,40 @@ const SPECS: Record<CompatName, CompatSpec> = {
         [flag === 's' ? 'suspend' : 'resume', ...(monitor === undefined ? [] : [monitor])],
         args,
       );
+    },
+  },
+  clpmdstat: {
+    usage: 'Usage: clpmdstat [--mirror MD] [-h HOST] [--config FILE] [--json]',
+    options: [{ name: 'mirror', short: 'm', value: true }, HOST],
+    run(ctx, args, usage) {
+      noMore(args.positionals, usage);
+      const md = stringOpt(args, 'mirror');
+      return mdCommand.run(ctx, ['status', ...(md === undefined ? [] : [md])], args);
+    },
+  },
+  clpmdctrl: {
+    usage:
+      'Usage: clpmdctrl --break MD [-h HOST]                   stop mirroring MD on HOST (its copy goes on alone)\n' +
+      '       clpmdctrl --recovery MD --source SERVER [-h HOST]  resync MD from the copy on SERVER\n' +
+      '       clpmdctrl --force MD [-h HOST]                   allow one forced activation of the copy on HOST\n' +
+      '       (also --config FILE, --json)',
+    options: [
+      { name: 'break', short: 'b', value: true },
+      { name: 'recovery', short: 'r', value: true },
+      { name: 'force', short: 'f', value: true },
+      { name: 'source', value: true },
+      HOST,
+    ],
+    run(ctx, args, usage) {
+      noMore(args.positionals, usage);
+      const brk = stringOpt(args, 'break');
+      const rec = stringOpt(args, 'recovery');
+      const frc = stringOpt(args, 'force');
+      if ([brk, rec, frc].filter((x) => x !== undefined).length !== 1)
+        throw new UsageError('give exactly one of --break MD, --recovery MD, --force MD', usage);
+      if (brk !== undefined) return mdCommand.run(ctx, ['break', brk], args);
+      if (frc !== undefined) return mdCommand.run(ctx, ['force', frc], args);
+      return mdCommand.run(ctx, ['recover', rec ?? ''], args);
     },
   },
 };

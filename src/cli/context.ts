@@ -25,6 +25,10 @@ export type ApiClient = Pick<
   | 'monitorSuspend'
   | 'monitorResume'
   | 'serverConfirmDown'
+  | 'mdStatus'
+  | 'mdBreak'
+  | 'mdRecover'
+  | 'mdForce'
 >;
 
 export interface CliIo {

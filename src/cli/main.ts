@@ -23,6 +23,7 @@ import { groupCommand } from './commands/group.ts';
 import { monitorCommand } from './commands/monitor.ts';
 import { planCommand } from './commands/plan.ts';
 import { resourceCommand } from './commands/resource.ts';
+import { mdCommand } from './commands/md.ts';
 import { serverCommand } from './commands/server.ts';
 import { statusCommand } from './commands/status.ts';
 import type { ApiClient, CliIo, Command, CommandContext, OutputFormat } from './context.ts';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   resourceCommand,
   monitorCommand,
   serverCommand,
+  mdCommand,
   alertsCommand,
   planCommand,
   configCommand,

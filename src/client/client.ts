@@ -14,6 +14,7 @@ import type {
   AlertList,
   ClusterInfo,
   GroupList,
+  MirrorList,
   MonitorList,
   OpResult,
   PlanDoc,
@@ -182,6 +183,22 @@ export class TandemClient {
   /** Clear the group's failover marks and recovery counters. */
   groupReset(name: string): Promise<OpResult> {
     return this.#op(`/groups/${encodeURIComponent(name)}/reset`, {});
+  }
+  /** The answering server's mirror disk copies. */
+  mdStatus(): Promise<MirrorList> {
+    return this.request('GET', '/md');
+  }
+  /** Break the mirroring of md resource `name` on the answering server (its copy goes on alone). */
+  mdBreak(name: string): Promise<OpResult> {
+    return this.#op(`/md/${encodeURIComponent(name)}/break`, {});
+  }
+  /** Allow the next activation of `name` on the answering server even when its copy may not be the latest. */
+  mdForce(name: string): Promise<OpResult> {
+    return this.#op(`/md/${encodeURIComponent(name)}/force`, {});
+  }
+  /** Resolve a break or split brain of `name`: the copy on `source` wins, the other is resynced from it. */
+  mdRecover(name: string, source: string): Promise<OpResult> {
+    return this.#op(`/md/${encodeURIComponent(name)}/recover`, { source });
   }
   /** Confirm that a lost server's instance is stopped (after a failed forced stop). */
   serverConfirmDown(name: string): Promise<OpResult> {

@@ -9,6 +9,7 @@
  */
 import type {
   GroupStatus,
+  MirrorDiskStatus,
   MonitorStatus,
   ResourceStatus,
   ServerStatus,
@@ -31,6 +32,11 @@ export interface ClusterInfo {
 /** `GET /api/v1/servers`. */
 export interface ServerList {
   servers: ServerStatus[];
+}
+
+/** `GET /api/v1/md`: the answering server's mirror disk copies. */
+export interface MirrorList {
+  mirrors: MirrorDiskStatus[];
 }
 
 /** `GET /api/v1/groups`; `GET /api/v1/groups/:name` answers one `GroupStatus`. */

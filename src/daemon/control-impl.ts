@@ -8,7 +8,9 @@ import type { Logger } from '../ports/logger.ts';
 import type { AlertLog, AlertRecord } from '../ports/store.ts';
 import type { TransportStats } from '../ports/transport.ts';
 import type { CompiledConfig } from '../shared/config/types.ts';
-import type { StatusDoc } from '../shared/status.ts';
+import type { MirrorHost } from '../mirror/host.ts';
+import type { MirrorDiskStatus, StatusDoc } from '../shared/status.ts';
+import { mirrorOperation, mirrorStatuses } from './mirror-status.ts';
 import type { DaemonControl } from './control.ts';
 import type { DaemonLoop } from './loop.ts';
 
@@ -22,6 +24,8 @@ export interface ControlOptions {
   renderPlan: (plan: Plan) => string;
   /** Heartbeat transport counters, shown on the local server's status entry. */
   transportStats?: () => TransportStats;
+  /** This server's mirror disk copies (null/absent when it holds none or in tests). */
+  mirror?: MirrorHost | null;
 }
 
 export class LoopControl implements DaemonControl {
@@ -36,7 +40,9 @@ export class LoopControl implements DaemonControl {
   }
 
   status(): StatusDoc {
-    const status = this.#o.loop.view().status;
+    const view = this.#o.loop.view().status;
+    const mirrors = this.mirrors();
+    const status = mirrors.length > 0 ? { ...view, mirrors } : view;
     const stats = this.#o.transportStats?.();
     if (!stats) return status;
     return {
@@ -45,6 +51,25 @@ export class LoopControl implements DaemonControl {
         s.name === this.server ? { ...s, heartbeatStats: { ...stats } } : s,
       ),
     };
+  }
+
+  mirrors(): MirrorDiskStatus[] {
+    return mirrorStatuses(this.#o.mirror ?? null, this.config, this.server);
+  }
+
+  async mirrorOp(op: {
+    action: 'break' | 'recover' | 'force';
+    name: string;
+    source?: string;
+  }): Promise<OperatorReply> {
+    this.#o.logger.info(
+      { op: `md-${op.action}`, md: op.name, source: op.source },
+      `operator request md ${op.action}`,
+    );
+    const reply = await mirrorOperation(this.#o.mirror ?? null, this.config, this.server, op);
+    if (!reply.ok)
+      this.#o.logger.warn({ md: op.name, code: reply.code }, `md ${op.action} refused: ${reply.message}`);
+    return reply;
   }
 
   plan(): Plan {

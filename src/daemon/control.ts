@@ -6,7 +6,7 @@
  */
 import type { OperatorOp, OperatorReply, Plan } from '../core/types.ts';
 import type { CompiledConfig } from '../shared/config/types.ts';
-import type { StatusDoc } from '../shared/status.ts';
+import type { MirrorDiskStatus, StatusDoc } from '../shared/status.ts';
 import type { AlertRecord } from '../ports/store.ts';
 
 export interface DaemonControl {
@@ -33,4 +33,17 @@ export interface DaemonControl {
    * Carry out an operator request on this server. Resolves when the request has been carried out (or refused) or `timeoutMs` passed.
    */
   operate(op: OperatorOp, opts: { timeoutMs: number; forwarded: boolean }): Promise<OperatorReply>;
+  /** This server's mirror disk copies (empty when it holds none). */
+  mirrors(): MirrorDiskStatus[];
+  /**
+   * `tandem md break|recover` on this server's copy of md resource `name`: `break` stops mirroring (this copy
+   * goes on alone); `recover` resolves a break or a split brain, `source` (a server name) being the copy
+   * that wins: the other one is resynced from it; `force` lets the next activation of this copy go ahead
+   * even when it is not known to be the latest (the operator's decision after the other copy is lost).
+   */
+  mirrorOp(op: {
+    action: 'break' | 'recover' | 'force';
+    name: string;
+    source?: string;
+  }): Promise<OperatorReply>;
 }

@@ -12,6 +12,7 @@
  * Drivers get a DriverContext with the handler's signal, so the executor's deadline reaches the processes.
  */
 import type { AwsAccess } from '../aws/types.ts';
+import type { MirrorHost } from '../mirror/host.ts';
 import type { CompiledConfig, CompiledHttpNp } from '../shared/config/types.ts';
 import type { MonitorDriver, ResourceDriver, DriverContext } from '../drivers/driver.ts';
 import { driverError, messageOf } from '../drivers/messages.ts';
@@ -38,6 +39,8 @@ export interface DefaultHandlerDeps {
   /** Null when no witness is configured. */
   witness: WitnessClient | null;
   aws: AwsAccess;
+  /** This server's mirror disk copies (md resources); null when none (tests). */
+  mirror?: MirrorHost | null;
 }
 
 function driverCtx(d: DefaultHandlerDeps, ctx: HandlerContext, timeoutMs: number): DriverContext {
@@ -48,6 +51,7 @@ function driverCtx(d: DefaultHandlerDeps, ctx: HandlerContext, timeoutMs: number
     log: ctx.log,
     stateDir: d.stateDir,
     aws: d.aws,
+    mirror: d.mirror ?? null,
     timeoutMs,
   };
 }

@@ -5,6 +5,7 @@
  *
  *   SystemClock, FileStateStore, FileAlertLog, pino logger, UdpHeartbeatTransport, HttpNpProber,
  *   HttpWitnessClient (when configured) -> ClusterNode (incarnation from newIncarnation)
+ *   MirrorHost (the md copies of this server, opened before the first probe) -> drivers, control API
  *   Executor (real drivers, scripts, OS actions) <-> DaemonLoop -> LoopControl -> control API
  *
  * Every part is registered in a DisposableStore when created and disposed in reverse order on the way out.
@@ -41,6 +42,7 @@ import { DecisionLog } from './decision-log.ts';
 import { Executor } from './executor.ts';
 import { createAwsAccess } from '../aws/access.ts';
 import { createDefaultHandlers } from './handlers.ts';
+import { createMirrorHost } from './mirror-host.ts';
 import { DisposableStore, type DaemonPhase } from './lifecycle.ts';
 import { DaemonLoop } from './loop.ts';
 import {
@@ -161,6 +163,16 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
     : null;
 
   const aws = createAwsAccess(config.aws);
+  // The mirror disk copies follow the peer whether or not their group runs here: opened before the first
+  // probe, closed after the groups are stopped (disposables run in reverse order).
+  const mirror = await createMirrorHost({
+    config,
+    self,
+    stateDir,
+    secret: o.secret,
+    log: logger.child({ component: 'mirror' }),
+  });
+  disposables.defer('mirror disks', () => mirror.close());
   // The executor emits into the loop and the loop dispatches to the executor: late-bound through `loop`.
   let loop: DaemonLoop | null = null;
   const executor = new Executor({
@@ -174,6 +186,7 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
       resourceDrivers: resourceDrivers(),
       monitorDrivers: monitorDrivers(),
       aws,
+      mirror,
       npProber: new HttpNpProber(),
       witness,
     }),
@@ -252,6 +265,7 @@ async function runWired(o: RunOptions, disposables: DisposableStore): Promise<nu
     logger: logger.child({ component: 'control' }),
     renderPlan,
     transportStats: () => transport.stats(),
+    mirror,
   });
   const api = await createApiServer({
     control,

@@ -6,10 +6,17 @@
  * call is a warning ("could not check"), not a failure of the setup.
  */
 import { AwsCallError, type AwsService } from '../aws/errors.ts';
+import {
+  AWS_SERVICE_NAMES,
+  isCredentialCode,
+  isPermissionCode,
+  sentence,
+} from '../drivers/aws-common/call.ts';
 import { AWSAZW_MESSAGES } from '../drivers/awsazw/errors.ts';
 import { AWSDNS_MESSAGES, AWSDNSW_MESSAGES } from '../drivers/awsdns/errors.ts';
 import { AWSEIP_MESSAGES, AWSEIPW_MESSAGES } from '../drivers/awseip/errors.ts';
-import { AWS_TIMEOUT_REMEDY, AWSVIP_MESSAGES, AWSVIPW_MESSAGES } from '../drivers/awsvip/errors.ts';
+import { AWS_TIMEOUT_REMEDY } from '../drivers/aws-common/remedies.ts';
+import { AWSVIP_MESSAGES, AWSVIPW_MESSAGES } from '../drivers/awsvip/errors.ts';
 import { AWSFENCEW_MESSAGES, FENCE_MESSAGES } from '../drivers/fencing/errors.ts';
 import { messageOf, type DriverMessage } from '../drivers/messages.ts';
 import type { Finding, FindingStatus } from './types.ts';
@@ -58,36 +65,12 @@ export const TIMEOUT_REMEDIES: Record<'ec2' | 'route53', string> = {
 export const CREDENTIALS_REFUSED_REMEDY =
   'Check the credentials this machine uses (the source is shown under aws access): the key pair of the profile or of AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the instance role; check that the clock is right (signatures expire) and that the endpoint is the one the credentials belong to.';
 
-const SERVICE_NAMES: Record<AwsService, string> = {
-  ec2: 'EC2',
-  route53: 'Route 53',
-  imds: 'the instance metadata service (IMDS)',
-};
-
-const PERMISSION_CODES = new Set([
-  'UnauthorizedOperation',
-  'AccessDenied',
-  'AccessDeniedException',
-  'Client.UnauthorizedOperation',
-]);
-const CREDENTIAL_CODES = new Set([
-  'AuthFailure',
-  'InvalidClientTokenId',
-  'SignatureDoesNotMatch',
-  'UnrecognizedClientException',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'RequestExpired',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-]);
-
 export function isPermissionError(err: unknown): boolean {
-  return err instanceof AwsCallError && err.kind === 'answered' && PERMISSION_CODES.has(err.awsCode ?? '');
+  return err instanceof AwsCallError && err.kind === 'answered' && isPermissionCode(err.awsCode ?? '');
 }
 
 export function isCredentialError(err: unknown): boolean {
-  return err instanceof AwsCallError && err.kind === 'answered' && CREDENTIAL_CODES.has(err.awsCode ?? '');
+  return err instanceof AwsCallError && err.kind === 'answered' && isCredentialCode(err.awsCode ?? '');
 }
 
 /** AWS's "this id does not exist" answers. */
@@ -95,11 +78,6 @@ export function isNotFound(err: unknown): boolean {
   if (!(err instanceof AwsCallError) || err.kind !== 'answered') return false;
   const c = err.awsCode ?? '';
   return c.endsWith('.NotFound') || c.startsWith('NoSuch') || c.endsWith('.Malformed');
-}
-
-function sentence(s: string): string {
-  const t = s.trim();
-  return /[.!?)]$/.test(t) ? t : `${t}.`;
 }
 
 export function finding(
@@ -156,7 +134,7 @@ export function callProblem(
   codes: CallCodes,
   remedies: { permission: string; notFound?: string },
 ): CallProblem {
-  const name = `${SERVICE_NAMES[call.service]} ${call.operation}${call.about ? ` (${call.about})` : ''}`;
+  const name = `${AWS_SERVICE_NAMES[call.service]} ${call.operation}${call.about ? ` (${call.about})` : ''}`;
   if (!(err instanceof AwsCallError)) {
     const text = err instanceof Error ? err.message : String(err);
     return {
@@ -171,7 +149,7 @@ export function callProblem(
   switch (err.kind) {
     case 'answered': {
       const c = err.awsCode ?? `HTTP ${err.httpStatus ?? '?'}`;
-      if (PERMISSION_CODES.has(err.awsCode ?? '')) {
+      if (isPermissionCode(err.awsCode ?? '')) {
         return {
           status: 'error',
           code: codes.failed,
@@ -179,7 +157,7 @@ export function callProblem(
           remedy: remedies.permission,
         };
       }
-      if (CREDENTIAL_CODES.has(err.awsCode ?? '')) {
+      if (isCredentialCode(err.awsCode ?? '')) {
         return {
           status: 'error',
           code: codes.failed,

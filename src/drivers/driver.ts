@@ -6,6 +6,7 @@
  * `ResourceError` (code from its message table), and the executor maps timeouts and aborts itself.
  */
 import type { AwsAccess } from '../aws/types.ts';
+import type { MirrorHost } from '../mirror/host.ts';
 import type { MonitorResult, StartStopResult } from '../core/types.ts';
 import type { CompiledConfig, CompiledMonitor, CompiledResource } from '../shared/config/types.ts';
 import type { MessageEntry } from '../shared/errors.ts';
@@ -23,6 +24,8 @@ export interface DriverContext {
   stateDir: string;
   /** The process's AWS access (one per daemon, from the config's `aws:` section). */
   aws: AwsAccess;
+  /** The mirror disk volumes of this server (md resources); null outside the daemon (tests, tools). */
+  mirror?: MirrorHost | null;
   /**
    * This call's deadline in ms (the action's timeout, which can be shorter than the resource's own, e.g.
    * the isolation stop bound), so drivers can budget their calls and report a timeout themselves first.

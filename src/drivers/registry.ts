@@ -1,7 +1,7 @@
 /**
  * The driver registry (STYLE.md 8): resource and monitor types by name. The daemon's executor looks types up
  * here; `tandem config` and the docs use `describe()` of each. One instance per daemon: the exec driver keeps
- * track of the commands it is running (for hard stops).
+ * track of the commands it is running (for hard stops), the md driver of the NBD servers it runs.
  */
 import type { MonitorDriver, ResourceDriver } from './driver.ts';
 import { AwsAzMonitorDriver } from './awsazw/driver.ts';
@@ -13,6 +13,8 @@ import { AwsVipDriver } from './awsvip/driver.ts';
 import { AwsVipMonitorDriver } from './awsvip/monitor.ts';
 import { CustomMonitorDriver } from './custom/driver.ts';
 import { ExecDriver } from './exec/driver.ts';
+import { MdDriver } from './md/driver.ts';
+import { MdnwMonitorDriver, MdwMonitorDriver } from './md/monitor.ts';
 import { AwsFenceMonitorDriver } from './fencing/monitor.ts';
 import { PidMonitorDriver } from './pid/driver.ts';
 
@@ -22,6 +24,7 @@ export function resourceDrivers(): Map<string, ResourceDriver> {
     new AwsVipDriver(),
     new AwsEipDriver(),
     new AwsDnsDriver(),
+    new MdDriver(),
   ];
   return new Map(list.map((d) => [d.type, d]));
 }
@@ -35,6 +38,8 @@ export function monitorDrivers(): Map<string, MonitorDriver> {
     new AwsDnsMonitorDriver(),
     new AwsAzMonitorDriver(),
     new AwsFenceMonitorDriver(),
+    new MdwMonitorDriver(),
+    new MdnwMonitorDriver(),
   ];
   return new Map(list.map((d) => [d.type, d]));
 }

@@ -79,11 +79,39 @@ export interface MonitorStatus {
   lastError?: { code: number; message: string } | null;
 }
 
+/** One mirror disk volume (md resource) as the answering server's copy sees it (issue 5 section 3). */
+export interface MirrorDiskStatus {
+  /** The md resource. */
+  name: string;
+  /** The server holding this copy (the answering server). */
+  server: string;
+  /** The other server of the mirror. */
+  peerServer: string;
+  role: 'primary' | 'secondary' | 'none';
+  /** Copy state of this server's copy and of the peer's, as far as known. */
+  local: MirrorCopyState;
+  peer: MirrorCopyState;
+  /** `Connected`, `Disconnected`, `Resyncing to-peer|from-peer (full)`, `SplitBrain`, `Refused: why`. */
+  connection: string;
+  /** What the peer lacks (or this copy lacks, when resyncing from the peer), bytes. */
+  dirtyBytes: number;
+  resync: { doneBytes: number; totalBytes: number; rateBytesPerSec: number; etaSec: number | null } | null;
+  /** Async mode: writes queued to the peer. */
+  asyncQueueDepth: number;
+  /** The local copy could not be opened (code, message, remedy); the other fields are then empty. */
+  error?: { code: string; message: string; remedy: string } | null;
+}
+
+export type MirrorCopyState =
+  'UpToDate' | 'Consistent' | 'Outdated' | 'Inconsistent' | 'SplitBrain' | 'Unknown';
+
 export interface StatusDoc {
   cluster: { name: string; state: 'online' | 'degraded' | 'offline' | 'unknown'; warnings?: string[] };
   servers: ServerStatus[];
   groups: GroupStatus[];
   monitors: MonitorStatus[];
+  /** Mirror disk volumes of the answering server (present when it holds a copy of an md resource). */
+  mirrors?: MirrorDiskStatus[];
   /** Server that produced this document and its clock (ms since epoch) when it did. */
   source?: { server: string; at: number };
 }

@@ -2,13 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expectGolden } from '../../../test/fixtures/cli/golden.ts';
-import { sampleAlerts, samplePlan, sampleStatus } from '../../../test/fixtures/cli/fixtures.ts';
+import {
+  sampleAlerts,
+  sampleMirrors,
+  samplePlan,
+  sampleStatus,
+} from '../../../test/fixtures/cli/fixtures.ts';
 import type { StatusDoc } from '../../shared/status.ts';
 import { renderJson, renderJsonError } from './json.ts';
 import {
   renderAlerts,
   renderApiError,
   renderConfigCheck,
+  renderMirrors,
   renderOpResult,
   renderPlan,
   renderStatus,
@@ -17,6 +23,33 @@ import {
 describe('text renderers (golden)', () => {
   it('status: two servers, heartbeats, NP, groups with resources, monitors, warnings', () => {
     expectGolden('status', renderStatus(sampleStatus()));
+  });
+
+  it('mirror disks: in the status view and in md status (in sync, resyncing, split brain, not open)', () => {
+    const mirrors = sampleMirrors();
+    const [a] = mirrors;
+    if (!a) throw new Error('fixture');
+    mirrors.push(
+      {
+        ...a,
+        name: 'md3',
+        connection: 'SplitBrain: both copies were written while disconnected',
+        peer: 'SplitBrain',
+        local: 'SplitBrain',
+      },
+      {
+        ...a,
+        name: 'md4',
+        role: 'none',
+        local: 'Unknown',
+        peer: 'Unknown',
+        connection: 'Disconnected',
+        error: { code: 'MD_META_CORRUPT', message: 'both metadata slots are damaged', remedy: 'restore' },
+      },
+    );
+    expectGolden('status-mirrors', renderStatus({ ...sampleStatus(), mirrors }));
+    expectGolden('md-status', renderMirrors({ mirrors }));
+    assert.equal(renderMirrors({ mirrors: [] }), 'No mirror disk on this server.\n');
   });
 
   it('status: minimal document (optional fields absent, nothing configured)', () => {

@@ -9,7 +9,13 @@
  */
 import type { AlertDoc, OpResult, PlanDoc } from '../../client/types.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
-import type { HeartbeatStatus, NpStatus, ServerStatus, StatusDoc } from '../../shared/status.ts';
+import type {
+  HeartbeatStatus,
+  MirrorDiskStatus,
+  NpStatus,
+  ServerStatus,
+  StatusDoc,
+} from '../../shared/status.ts';
 
 const RULE_WIDTH = 70;
 const STATE_WIDTH = 11;
@@ -63,6 +69,41 @@ function serverDetail(s: ServerStatus): string {
   return parts.join(', ');
 }
 
+function mib(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MiB`;
+}
+
+/** One word for a mirror disk copy: Normal, Resyncing, Degraded (peer lost), SplitBrain, Error. */
+function mirrorState(m: MirrorDiskStatus): string {
+  if (m.error) return 'Error';
+  if (m.connection.startsWith('SplitBrain')) return 'SplitBrain';
+  if (m.connection.startsWith('Resyncing')) return 'Resyncing';
+  if (m.connection === 'Connected' && m.local === 'UpToDate' && m.peer === 'UpToDate') return 'Normal';
+  return 'Degraded';
+}
+
+function mirrorDetail(m: MirrorDiskStatus): string {
+  if (m.error) return `${m.error.code}: ${m.error.message}`;
+  const parts = [`${m.server} ${m.role} ${m.local}`, `${m.peerServer} ${m.peer}`, m.connection];
+  if (m.dirtyBytes > 0) parts.push(`dirty ${mib(m.dirtyBytes)}`);
+  const r = m.resync;
+  if (r) {
+    const pct = r.totalBytes > 0 ? Math.floor((100 * r.doneBytes) / r.totalBytes) : 100;
+    const eta = r.etaSec === null ? '' : `, ETA ${Math.ceil(r.etaSec)} s`;
+    parts.push(`resync ${pct}% of ${mib(r.totalBytes)} at ${mib(r.rateBytesPerSec)}/s${eta}`);
+  }
+  if (m.asyncQueueDepth > 0) parts.push(`async queue ${m.asyncQueueDepth}`);
+  return parts.join(', ');
+}
+
+/** `tandem md status`: one block per mirror disk copy of the answering server. */
+export function renderMirrors(doc: { mirrors: readonly MirrorDiskStatus[] }): string {
+  if (doc.mirrors.length === 0) return 'No mirror disk on this server.\n';
+  const lines: string[] = [];
+  for (const m of doc.mirrors) lines.push(`${m.name}: ${mirrorState(m)}  ${mirrorDetail(m)}`);
+  return lines.join('\n') + '\n';
+}
+
 /** The `tandem status` / `clpstat` text view. */
 export function renderStatus(doc: StatusDoc): string {
   const names: number[] = [
@@ -71,6 +112,7 @@ export function renderStatus(doc: StatusDoc): string {
     ...doc.groups.map((g) => 4 + g.name.length),
     ...doc.groups.flatMap((g) => g.resources.map((r) => 6 + r.name.length)),
     ...doc.monitors.map((m) => 4 + m.name.length),
+    ...(doc.mirrors ?? []).map((m) => 4 + m.name.length),
   ];
   const width = Math.max(20, ...names.map((n) => n + 2));
   const title = '  CLUSTER STATUS  ';
@@ -113,6 +155,12 @@ export function renderStatus(doc: StatusDoc): string {
     if (m.lastError !== undefined && m.lastError !== null)
       parts.push(`error ${m.lastError.code}: ${m.lastError.message}`);
     lines.push(row('    ', m.name, width, false, cap(m.state), parts.join(', ')));
+  }
+
+  if (doc.mirrors !== undefined && doc.mirrors.length > 0) {
+    lines.push('  <mirror>');
+    for (const m of doc.mirrors)
+      lines.push(row('    ', m.name, width, false, mirrorState(m), mirrorDetail(m)));
   }
 
   const warnings = [

@@ -4,60 +4,32 @@
 import { test, after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createAwsAccess } from '../../aws/access.ts';
-import type { AwsAccess } from '../../aws/types.ts';
 import type { CompiledMonitor, CompiledRecovery } from '../../shared/config/types.ts';
-import { ResourceError } from '../../shared/errors.ts';
 import { createSimServer, type SimServer } from '../../sim/server.ts';
 import { DEMO_WORLD_FILE } from '../../sim/main.ts';
 import { loadWorld } from '../../sim/world.ts';
 import { makeConfig, monitor } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
+import { AwsTestEnv, rejection } from '../aws-common/test-support.ts';
 import { NoResponseError, tableProblems } from '../messages.ts';
 import { AwsAzMonitorDriver } from './driver.ts';
 import { AWSAZW_MESSAGES } from './errors.ts';
 
-/** The demo world's IAM user (its iam: section accepts only known keys). */
-const KEY_ID = 'AKIASIMALLOWED000001';
-const SECRET = 'allowed-secret';
-
-let sim: SimServer;
-let aws: AwsAccess;
-let sb: Sandbox;
+let env: AwsTestEnv<SimServer>;
 
 before(async () => {
-  sb = new Sandbox();
   const world = loadWorld(readFileSync(DEMO_WORLD_FILE, 'utf8'), DEMO_WORLD_FILE);
-  sim = await createSimServer({ world, host: '127.0.0.1', port: 0 });
-  aws = createAwsAccess(
-    {
-      region: 'us-east-1',
-      profile: null,
-      proxy: null,
-      callTimeoutMs: 5000,
-      environment: {
-        AWS_ENDPOINT_URL: sim.url,
-        AWS_ACCESS_KEY_ID: KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET,
-      },
-    },
-    { HOME: sb.dir, AWS_EC2_METADATA_DISABLED: 'true' },
-  );
+  env = new AwsTestEnv(await createSimServer({ world, host: '127.0.0.1', port: 0 }), 'demo');
 });
 
-after(async () => {
-  aws.close();
-  await sim.close();
-  sb.cleanup();
-});
+after(() => env.close());
 
 beforeEach(async () => {
-  sim.clearFaults();
+  env.sim.clearFaults();
   await setZone('us-east-1a', 'available');
 });
 
 async function setZone(name: string, state: string): Promise<void> {
-  const r = await fetch(`${sim.url}/_sim/az`, { method: 'POST', body: JSON.stringify({ name, state }) });
+  const r = await fetch(`${env.sim.url}/_sim/az`, { method: 'POST', body: JSON.stringify({ name, state }) });
   assert.equal(r.status, 200, await r.text());
 }
 
@@ -73,18 +45,8 @@ function azMonitor(noResponse: CompiledRecovery['noResponse'] = 'warn', timeoutM
 }
 
 function check(m: CompiledMonitor, server = 'node-1') {
-  const config = makeConfig({ baseDir: sb.dir, servers: ['node-1', 'node-2'], monitors: [m] });
-  return new AwsAzMonitorDriver().check(m, sb.ctx(config, new AbortController().signal, server, aws));
-}
-
-async function rejection(p: Promise<unknown>): Promise<ResourceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ResourceError, `expected a ResourceError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the check to fail');
+  const config = env.config({ monitors: [m] });
+  return new AwsAzMonitorDriver().check(m, env.ctx(config, server));
 }
 
 void test('message table: unique codes and ids, sentences with remedies', () => {
@@ -127,7 +89,9 @@ void test('an unknown zone is error 5 (recover), warning 105 (warn), logged and 
   });
   assert.deepEqual(await check(azMonitor('none'), 'node-2'), { result: 'running' });
   assert.ok(
-    sb.logs.some((l) => l.level === 'warn' && l.msg.includes('us-east-1x') && /noResponse: none/.test(l.msg)),
+    env.sb.logs.some(
+      (l) => l.level === 'warn' && l.msg.includes('us-east-1x') && /noResponse: none/.test(l.msg),
+    ),
   );
 });
 
@@ -136,7 +100,7 @@ void test('no answer is NoResponseError 6 (recover) or 106 (warn), within the mo
     ['recover', 6],
     ['warn', 106],
   ] as const) {
-    sim.injectFault({ action: 'DescribeAvailabilityZones', kind: 'noAnswer', count: 1 });
+    env.sim.injectFault({ action: 'DescribeAvailabilityZones', kind: 'noAnswer', count: 1 });
     const t0 = Date.now();
     const err = await rejection(check(azMonitor(mode, 1_000)));
     assert.ok(err instanceof NoResponseError, mode);
@@ -147,7 +111,7 @@ void test('no answer is NoResponseError 6 (recover) or 106 (warn), within the mo
 });
 
 void test('throttling that outlasts the retries counts as no answer, never as a zone failure', async () => {
-  sim.injectFault({ action: 'DescribeAvailabilityZones', kind: 'throttle' });
+  env.sim.injectFault({ action: 'DescribeAvailabilityZones', kind: 'throttle' });
   const err = await rejection(check(azMonitor('recover', 1_000)));
   assert.ok(err instanceof NoResponseError);
   assert.equal(err.code, 6);
@@ -156,7 +120,7 @@ void test('throttling that outlasts the retries counts as no answer, never as a 
 
 void test('validate: every server needs a zone name', () => {
   const m = azMonitor();
-  const config = makeConfig({ baseDir: sb.dir, servers: ['node-1', 'node-2', 'node-3'], monitors: [m] });
+  const config = makeConfig({ baseDir: env.sb.dir, servers: ['node-1', 'node-2', 'node-3'], monitors: [m] });
   assert.deepEqual(new AwsAzMonitorDriver().validate(m, config), [
     'servers.node-3: availabilityZone: no availability zone is set for this server (servers.<server>.availabilityZone)',
   ]);

@@ -17,18 +17,13 @@ import type { CompiledConfig, CompiledMonitor } from '../../shared/config/types.
 import { paramsFor } from '../driver.ts';
 import type { DriverContext, DriverResult, MonitorDriver, TypeDescription } from '../driver.ts';
 import { driverError, messageOf } from '../messages.ts';
-import { awsFailureOf, CallBudget } from '../awsdns/aws-call.ts';
+import { awsFailureOf } from '../aws-common/call.ts';
+import { budgetFor, checkResult } from '../aws-common/driver-kit.ts';
 import { AWSAZW_MESSAGES, type AwsAzMessageId } from './errors.ts';
 import { AWSAZW_PARAMS, awsAzParamsProblems, parseAwsAzParams } from './params.ts';
 
-function result(
-  result: 'failed' | 'degraded',
-  id: AwsAzMessageId,
-  detail: string,
-): DriverResult<MonitorResult> {
-  const e = messageOf(AWSAZW_MESSAGES, id);
-  return { result, code: e.code, message: `${e.message} ${detail}` };
-}
+const result = (result: 'failed' | 'degraded', id: AwsAzMessageId, detail: string) =>
+  checkResult(AWSAZW_MESSAGES, id, detail, result);
 
 export class AwsAzMonitorDriver implements MonitorDriver {
   readonly type = 'awsazw';
@@ -55,7 +50,7 @@ export class AwsAzMonitorDriver implements MonitorDriver {
   async check(monitor: CompiledMonitor, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const az = parseAwsAzParams(paramsFor(monitor, ctx.server), monitor.name).availabilityZone;
     const mode = monitor.recovery.noResponse;
-    const budget = new CallBudget(ctx.timeoutMs ?? monitor.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, monitor);
     let zone: { name: string; state: string } | null;
     try {
       zone = await ctx.aws.ec2.availabilityZone(az, budget.callOptions());

@@ -6,12 +6,12 @@
  * zone is impaired or has information. Codes are never reused. docs/messages.md mirrors this table.
  */
 import type { DriverMessage } from '../messages.ts';
+import { endpointPathRemedy, ONLY_WARNS } from '../aws-common/remedies.ts';
 
 const CALL_FAILED_REMEDY =
   'Read the AWS error in the message. Check that availabilityZone names a zone of the region (e.g. us-east-1a, as `aws ec2 describe-availability-zones` lists them), the region and credentials (`tandem doctor` shows where they come from), the IAM policy (ec2:DescribeAvailabilityZones) and the path to the EC2 endpoint. When it only happens now and then, noResponse: warn keeps it a warning.';
 
-const TIMEOUT_REMEDY =
-  'Check the path to the EC2 endpoint (route tables, NAT gateway, packet filters, aws.proxy) and the load of this server; raise the monitor timeout above the time `aws ec2 describe-availability-zones` takes here.';
+const TIMEOUT_REMEDY = `${endpointPathRemedy('EC2')} and the load of this server; raise the monitor timeout above the time \`aws ec2 describe-availability-zones\` takes here.`;
 
 export const AWSAZW_MESSAGES = [
   {
@@ -47,7 +47,7 @@ export const AWSAZW_MESSAGES = [
     code: 106,
     id: 'AWSAZW_TIMEOUT_WARNING',
     message: 'AWS did not answer in time.',
-    remedy: `${TIMEOUT_REMEDY} The monitor only warns (noResponse: warn).`,
+    remedy: `${TIMEOUT_REMEDY} ${ONLY_WARNS}`,
     retryable: true,
   },
   {

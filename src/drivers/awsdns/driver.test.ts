@@ -5,102 +5,39 @@
 import { test, after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createAwsAccess } from '../../aws/access.ts';
-import type { AwsAccess } from '../../aws/types.ts';
 import type { CompiledResource } from '../../shared/config/types.ts';
-import { ResourceError } from '../../shared/errors.ts';
 import { createSimServer, type SimServer } from '../../sim/server.ts';
 import { DEMO_WORLD_FILE } from '../../sim/main.ts';
 import { loadWorld } from '../../sim/world.ts';
-import { execResource, makeConfig } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
+import { AwsTestEnv, closedPort, DEMO_IDS, dnsResource, rejection } from '../aws-common/test-support.ts';
 import { NoResponseError, tableProblems } from '../messages.ts';
 import { AwsDnsDriver } from './driver.ts';
 import { AWSDNS_MESSAGES } from './errors.ts';
 
-const ZONE = 'Z0123456789ABC';
-const NAME = 'srv.hz1.local.';
-const IP1 = '10.0.1.10';
-const IP2 = '10.0.2.10';
+const { hostedZoneId: ZONE, recordName: NAME, ip1: IP1, ip2: IP2 } = DEMO_IDS;
 const START = { event: 'START', failoverFrom: null } as const;
 
-/** The demo world's IAM user (its iam: section accepts only known keys). */
-const KEY_ID = 'AKIASIMALLOWED000001';
-const SECRET = 'allowed-secret';
-
-let sim: SimServer;
-let aws: AwsAccess;
-let sb: Sandbox;
-
-function accessFor(url: string, creds: boolean): AwsAccess {
-  const environment: Record<string, string> = { AWS_ENDPOINT_URL: url };
-  if (creds) Object.assign(environment, { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET });
-  // A minimal process environment: nothing of the host's AWS setup (or its IMDS) leaks into the test.
-  return createAwsAccess(
-    { region: 'us-east-1', profile: null, proxy: null, callTimeoutMs: 5000, environment },
-    { HOME: sb.dir, AWS_EC2_METADATA_DISABLED: 'true' },
-  );
-}
+let env: AwsTestEnv<SimServer>;
 
 before(async () => {
-  sb = new Sandbox();
   const world = loadWorld(readFileSync(DEMO_WORLD_FILE, 'utf8'), DEMO_WORLD_FILE);
-  sim = await createSimServer({ world, host: '127.0.0.1', port: 0 });
-  aws = accessFor(sim.url, true);
+  env = new AwsTestEnv(await createSimServer({ world, host: '127.0.0.1', port: 0 }), 'demo');
 });
 
-after(async () => {
-  aws.close();
-  await sim.close();
-  sb.cleanup();
-});
+after(() => env.close());
 
 beforeEach(() => {
-  sim.clearFaults();
-  sim.world.route53.insyncDelayMs = 0;
+  env.sim.clearFaults();
+  env.sim.world.route53.insyncDelayMs = 0;
 });
 
-function dnsResource(params: Record<string, unknown> = {}, over: Partial<CompiledResource> = {}) {
-  return execResource(
-    'awsdns1',
-    {},
-    {
-      type: 'awsdns',
-      timeoutMs: 10_000,
-      params: {
-        hostedZoneId: ZONE,
-        recordName: NAME,
-        ipAddress: null,
-        ttl: 60,
-        deleteOnStop: true,
-        ...params,
-      },
-      perServer: { 'node-1': { ipAddress: IP1 }, 'node-2': { ipAddress: IP2 } },
-      ...over,
-    },
-  );
-}
-
-function setup(res: CompiledResource, access = aws) {
-  const config = makeConfig({ baseDir: sb.dir, servers: ['node-1', 'node-2'], resources: [res] });
-  return {
-    ctx: (server: string) => sb.ctx(config, new AbortController().signal, server, access),
-  };
+function setup(res: CompiledResource, access = env.aws) {
+  const config = env.config({ resources: [res] });
+  return { ctx: (server: string) => env.ctx(config, server, access) };
 }
 
 async function record(): Promise<string[] | null> {
-  return (await aws.route53.recordA(ZONE, NAME))?.values ?? null;
-}
-
-/** The ResourceError `p` rejects with (fails the test when it resolves). */
-async function rejection(p: Promise<unknown>): Promise<ResourceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ResourceError, `expected a ResourceError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
+  return (await env.aws.route53.recordA(ZONE, NAME))?.values ?? null;
 }
 
 void test('message table: unique codes and ids, sentences with remedies', () => {
@@ -119,13 +56,13 @@ void test('start: UPSERT, first GetChange 1 s after the change, then running her
     `INSYNC seen after ${took} ms: the first poll is 1 s after the change`,
   );
   assert.deepEqual(await record(), [IP1]);
-  assert.ok(sb.logs.some((l) => /srv\.hz1\.local\. is INSYNC/.test(l.msg)));
+  assert.ok(env.sb.logs.some((l) => /srv\.hz1\.local\. is INSYNC/.test(l.msg)));
   assert.deepEqual(await drv.monitor(res, ctx('node-1')), { result: 'running' });
   assert.deepEqual(await drv.monitor(res, ctx('node-2')), { result: 'stopped' });
 });
 
 void test('start waits until the change is INSYNC (the simulator keeps it PENDING for a while)', async () => {
-  sim.world.route53.insyncDelayMs = 600;
+  env.sim.world.route53.insyncDelayMs = 600;
   const res = dnsResource();
   const { ctx } = setup(res);
   const drv = new AwsDnsDriver({ firstPollMs: 100, maxPollMs: 200 });
@@ -136,7 +73,7 @@ void test('start waits until the change is INSYNC (the simulator keeps it PENDIN
 });
 
 void test('a change that stays PENDING past 90% of the timeout is code 53 naming the change and record', async () => {
-  sim.world.route53.insyncDelayMs = 60_000;
+  env.sim.world.route53.insyncDelayMs = 60_000;
   const res = dnsResource({}, { timeoutMs: 1_000 });
   const { ctx } = setup(res);
   const drv = new AwsDnsDriver({ firstPollMs: 100, maxPollMs: 200 });
@@ -170,7 +107,7 @@ void test('stop with deleteOnStop: false leaves the record in place', async () =
   await drv.start(res, START, ctx('node-1'));
   assert.deepEqual(await drv.stop(res, START, ctx('node-1')), { result: 'ok' });
   assert.deepEqual(await record(), [IP1]);
-  assert.ok(sb.logs.some((l) => /left in place \(deleteOnStop: false\)/.test(l.msg)));
+  assert.ok(env.sb.logs.some((l) => /left in place \(deleteOnStop: false\)/.test(l.msg)));
 });
 
 void test('stop never deletes a record that holds another server’s address', async () => {
@@ -182,7 +119,9 @@ void test('stop never deletes a record that holds another server’s address', a
   // node-1's late stop (e.g. after its cluster service comes back) must not take node-2's record away.
   assert.deepEqual(await drv.stop(res, START, ctx('node-1')), { result: 'ok' });
   assert.deepEqual(await record(), [IP2]);
-  assert.ok(sb.logs.some((l) => /holds 10\.0\.2\.10, not 10\.0\.1\.10 of node-1: left alone/.test(l.msg)));
+  assert.ok(
+    env.sb.logs.some((l) => /holds 10\.0\.2\.10, not 10\.0\.1\.10 of node-1: left alone/.test(l.msg)),
+  );
 });
 
 void test('a hosted zone that does not exist is code 50 with AWS’s text', async () => {
@@ -202,7 +141,7 @@ void test('a hosted zone that does not exist is code 50 with AWS’s text', asyn
 });
 
 void test('no credentials is code 52 (AWS access not set up)', async () => {
-  const noCreds = accessFor(sim.url, false);
+  const noCreds = env.access({ keys: null, imdsPort: await closedPort() });
   try {
     const res = dnsResource();
     const { ctx } = setup(res, noCreds);
@@ -216,7 +155,7 @@ void test('no credentials is code 52 (AWS access not set up)', async () => {
 });
 
 void test('no answer from Route 53 is code 51, thrown as a NoResponseError within the budget', async () => {
-  sim.injectFault({ action: 'ChangeResourceRecordSets', kind: 'noAnswer' });
+  env.sim.injectFault({ action: 'ChangeResourceRecordSets', kind: 'noAnswer' });
   const res = dnsResource({}, { timeoutMs: 1_000 });
   const { ctx } = setup(res);
   const t0 = Date.now();
@@ -232,17 +171,17 @@ void test('stop is best effort: no answer or a hard stop leaves the record for t
   const { ctx } = setup(res);
   const drv = new AwsDnsDriver({ firstPollMs: 50 });
   await drv.start(res, START, ctx('node-1'));
-  sim.injectFault({ action: 'ChangeResourceRecordSets', kind: 'noAnswer', count: 1 });
+  env.sim.injectFault({ action: 'ChangeResourceRecordSets', kind: 'noAnswer', count: 1 });
   assert.deepEqual(await drv.stop(res, START, ctx('node-1')), { result: 'ok' });
-  assert.ok(sb.logs.some((l) => l.level === 'warn' && /could not delete the record set/.test(l.msg)));
+  assert.ok(env.sb.logs.some((l) => l.level === 'warn' && /could not delete the record set/.test(l.msg)));
   assert.deepEqual(await drv.stop(res, { ...START, hard: true }, ctx('node-1')), { result: 'ok' });
-  assert.ok(sb.logs.some((l) => /hard stop: the record set is left/.test(l.msg)));
+  assert.ok(env.sb.logs.some((l) => /hard stop: the record set is left/.test(l.msg)));
   assert.deepEqual(await record(), [IP1]);
 });
 
 void test('validate: every server of the group needs an address; the name must be a lowercase FQDN', () => {
   const drv = new AwsDnsDriver();
-  const config = makeConfig({ baseDir: sb.dir, servers: ['node-1', 'node-2'], resources: [dnsResource()] });
+  const config = env.config({ resources: [dnsResource()] });
   assert.deepEqual(drv.validate(dnsResource(), config), []);
   const bad = dnsResource({ recordName: 'Srv.hz1.local' }, { perServer: { 'node-1': { ipAddress: IP1 } } });
   assert.deepEqual(drv.validate(bad, config), [

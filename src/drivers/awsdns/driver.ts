@@ -14,7 +14,6 @@
  * AWS failures: answered -> 50 with AWS's code and text; no answer or throttled -> 51 (thrown as a
  * NoResponseError, so the executor reports a timeout rather than a fact); access not set up -> 52.
  */
-import { ResourceError } from '../../shared/errors.ts';
 import type { MonitorResult, StartStopResult } from '../../core/types.ts';
 import type { CompiledConfig, CompiledResource } from '../../shared/config/types.ts';
 import { paramsFor } from '../driver.ts';
@@ -26,7 +25,8 @@ import type {
   TypeDescription,
 } from '../driver.ts';
 import { driverError } from '../messages.ts';
-import { awsFailureOf, CallBudget } from './aws-call.ts';
+import { awsFailureOf, type CallBudget } from '../aws-common/call.ts';
+import { budgetFor, ok, stopBestEffort } from '../aws-common/driver-kit.ts';
 import { AWSDNS_MESSAGES } from './errors.ts';
 import { AWSDNS_PARAMS, awsDnsParamsProblems, parseAwsDnsParams, type AwsDnsParams } from './params.ts';
 
@@ -51,8 +51,6 @@ export function awsDnsCallError(err: unknown, resource: string, signal: AbortSig
     return driverError(AWSDNS_MESSAGES, 'AWSDNS_ACCESS_NOT_SET_UP', resource, detail, { cause: err });
   return driverError(AWSDNS_MESSAGES, 'AWSDNS_TIMEOUT', resource, detail, { cause: err, noResponse: true });
 }
-
-const ok = <R extends StartStopResult | MonitorResult>(result: R): DriverResult<R> => ({ result });
 
 /** Servers that may run the resource's group (all servers when the group is unknown). */
 function serversOf(resource: CompiledResource, config: CompiledConfig): string[] {
@@ -97,7 +95,7 @@ export class AwsDnsDriver implements ResourceDriver {
   ): Promise<DriverResult<StartStopResult>> {
     const name = resource.name;
     const p = parseAwsDnsParams(paramsFor(resource, ctx.server), name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const what = `UPSERT of ${p.recordName} A ${p.ipAddress} in hosted zone ${p.hostedZoneId}`;
     let changeId: string;
     try {
@@ -151,21 +149,12 @@ export class AwsDnsDriver implements ResourceDriver {
     env: ResourceCallEnv,
     ctx: DriverContext,
   ): Promise<DriverResult<StartStopResult>> {
-    if (env.hard === true) {
-      ctx.log('warn', 'hard stop: the record set is left as it is; the next active server overwrites it');
-      return ok('ok');
-    }
-    try {
-      return await this.#stop(resource, ctx);
-    } catch (err) {
-      if (!(err instanceof ResourceError)) throw err;
-      ctx.log(
-        'warn',
-        `could not delete the record set (${err.message}); the next active server overwrites it`,
-        { code: err.code },
-      );
-      return ok('ok');
-    }
+    const left = {
+      kept: 'the record set is left as it is',
+      action: 'delete the record set',
+      repair: 'the next active server overwrites it',
+    };
+    return await stopBestEffort(env, ctx, left, () => this.#stop(resource, ctx));
   }
 
   async #stop(resource: CompiledResource, ctx: DriverContext): Promise<DriverResult<StartStopResult>> {
@@ -176,7 +165,7 @@ export class AwsDnsDriver implements ResourceDriver {
       ctx.log('info', `record set ${p.recordName} left in place (deleteOnStop: false)`, fields);
       return ok('ok');
     }
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const current = await this.#read(p, name, ctx, budget);
     if (current === null) return ok('ok');
     if (!current.includes(p.ipAddress)) {
@@ -206,7 +195,7 @@ export class AwsDnsDriver implements ResourceDriver {
 
   async monitor(resource: CompiledResource, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const p = parseAwsDnsParams(paramsFor(resource, ctx.server), resource.name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const current = await this.#read(p, resource.name, ctx, budget);
     return ok(current !== null && current.includes(p.ipAddress) ? 'running' : 'stopped');
   }

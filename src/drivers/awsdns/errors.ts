@@ -5,15 +5,12 @@
  * these tables.
  */
 import type { DriverMessage } from '../messages.ts';
+import { DAEMON_ACCESS_REMEDY, endpointPathRemedy, ONLY_WARNS } from '../aws-common/remedies.ts';
 
 const AWS_CALL_REMEDY =
   'Read the AWS error in the message. Check the hosted zone id (Route 53 console), the IAM policy of the instance role or user (route53:ChangeResourceRecordSets, route53:ListResourceRecordSets, route53:GetChange), that the hosted zone is associated with the VPC of every server (private zones), that the VPC has enableDnsSupport, that recordName is a lowercase FQDN ending with a dot, and that Route 53 is reachable (a VPC endpoint does not serve Route 53: use a NAT gateway or aws.proxy). `tandem doctor` checks all of these.';
 
-const TIMEOUT_REMEDY =
-  'Check the path to the Route 53 endpoint (route tables, NAT gateway, packet filters, aws.proxy) and the load of this server; when the credentials come from the instance role, check that the instance metadata answers quickly, or configure a profile. Raise the timeout above the time `aws route53 list-resource-record-sets` takes here.';
-
-const ACCESS_REMEDY =
-  'Give the daemon a region (aws.region, AWS_REGION or the instance metadata) and credentials (an instance role, aws.profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in aws.environment); `tandem doctor` shows where it looked.';
+const TIMEOUT_REMEDY = `${endpointPathRemedy('Route 53')} and the load of this server; when the credentials come from the instance role, check that the instance metadata answers quickly, or configure a profile. Raise the timeout above the time \`aws route53 list-resource-record-sets\` takes here.`;
 
 export const AWSDNS_MESSAGES = [
   {
@@ -34,7 +31,7 @@ export const AWSDNS_MESSAGES = [
     code: 52,
     id: 'AWSDNS_ACCESS_NOT_SET_UP',
     message: 'AWS access is not set up on this server.',
-    remedy: ACCESS_REMEDY,
+    remedy: DAEMON_ACCESS_REMEDY,
     retryable: false,
   },
   {
@@ -76,7 +73,7 @@ export const AWSDNSW_MESSAGES = [
     code: 151,
     id: 'AWSDNSW_TIMEOUT_WARNING',
     message: 'AWS did not answer in time.',
-    remedy: `${TIMEOUT_REMEDY} The monitor only warns (noResponse: warn).`,
+    remedy: `${TIMEOUT_REMEDY} ${ONLY_WARNS}`,
     retryable: true,
   },
   {
@@ -115,7 +112,7 @@ export const AWSDNSW_MESSAGES = [
     code: 56,
     id: 'AWSDNSW_ACCESS_NOT_SET_UP',
     message: 'AWS access is not set up on this server.',
-    remedy: ACCESS_REMEDY,
+    remedy: DAEMON_ACCESS_REMEDY,
     retryable: false,
   },
   {

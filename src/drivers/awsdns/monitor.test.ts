@@ -6,76 +6,33 @@ import { test, after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { createAwsAccess } from '../../aws/access.ts';
-import type { AwsAccess } from '../../aws/types.ts';
 import type { CompiledMonitor, CompiledRecovery } from '../../shared/config/types.ts';
-import { ResourceError } from '../../shared/errors.ts';
 import { createSimServer, type SimServer } from '../../sim/server.ts';
 import { DEMO_WORLD_FILE } from '../../sim/main.ts';
 import { loadWorld } from '../../sim/world.ts';
-import { execResource, makeConfig, monitor } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
+import { monitor } from '../../../test/daemon-fakes/config.ts';
+import { AwsTestEnv, DEMO_IDS, dnsResource, rejection } from '../aws-common/test-support.ts';
 import { NoResponseError, tableProblems } from '../messages.ts';
 import { AwsDnsDriver } from './driver.ts';
 import { AWSDNSW_MESSAGES } from './errors.ts';
 import { AwsDnsMonitorDriver } from './monitor.ts';
 
-const ZONE = 'Z0123456789ABC';
-const NAME = 'srv.hz1.local.';
-const IP1 = '10.0.1.10';
-const IP2 = '10.0.2.10';
+const { hostedZoneId: ZONE, recordName: NAME, ip1: IP1, ip2: IP2 } = DEMO_IDS;
 const START = { event: 'START', failoverFrom: null } as const;
 
-/** The demo world's IAM user (its iam: section accepts only known keys). */
-const KEY_ID = 'AKIASIMALLOWED000001';
-const SECRET = 'allowed-secret';
-
-let sim: SimServer;
-let aws: AwsAccess;
-let sb: Sandbox;
+let env: AwsTestEnv<SimServer>;
 
 before(async () => {
-  sb = new Sandbox();
   const world = loadWorld(readFileSync(DEMO_WORLD_FILE, 'utf8'), DEMO_WORLD_FILE);
-  sim = await createSimServer({ world, host: '127.0.0.1', port: 0 });
-  aws = createAwsAccess(
-    {
-      region: 'us-east-1',
-      profile: null,
-      proxy: null,
-      callTimeoutMs: 5000,
-      environment: {
-        AWS_ENDPOINT_URL: sim.url,
-        AWS_ACCESS_KEY_ID: KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET,
-      },
-    },
-    { HOME: sb.dir, AWS_EC2_METADATA_DISABLED: 'true' },
-  );
+  env = new AwsTestEnv(await createSimServer({ world, host: '127.0.0.1', port: 0 }), 'demo');
 });
 
-after(async () => {
-  aws.close();
-  await sim.close();
-  sb.cleanup();
-});
+after(() => env.close());
 
 beforeEach(() => {
-  sim.clearFaults();
-  sim.world.route53.insyncDelayMs = 0;
+  env.sim.clearFaults();
+  env.sim.world.route53.insyncDelayMs = 0;
 });
-
-function dnsResource(recordName = NAME) {
-  return execResource(
-    'awsdns1',
-    {},
-    {
-      type: 'awsdns',
-      params: { hostedZoneId: ZONE, recordName, ipAddress: null, ttl: 60, deleteOnStop: true },
-      perServer: { 'node-1': { ipAddress: IP1 }, 'node-2': { ipAddress: IP2 } },
-    },
-  );
-}
 
 function dnsMonitor(
   params: Record<string, unknown> = {},
@@ -92,30 +49,15 @@ function dnsMonitor(
   return m;
 }
 
-function setup(mon: CompiledMonitor, recordName = NAME) {
-  const res = dnsResource(recordName);
-  const config = makeConfig({
-    baseDir: sb.dir,
-    servers: ['node-1', 'node-2'],
-    resources: [res],
-    monitors: [mon],
-  });
-  const ctx = (server: string) => sb.ctx(config, new AbortController().signal, server, aws);
+function setup(mon: CompiledMonitor, recordName: string = NAME) {
+  const res = dnsResource({ recordName });
+  const config = env.config({ resources: [res], monitors: [mon] });
+  const ctx = (server: string) => env.ctx(config, server);
   return { res, config, ctx, check: (server: string) => new AwsDnsMonitorDriver().check(mon, ctx(server)) };
 }
 
-async function rejection(p: Promise<unknown>): Promise<ResourceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ResourceError, `expected a ResourceError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the check to fail');
-}
-
 async function simAdmin(path: string, body: unknown): Promise<void> {
-  const r = await fetch(`${sim.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  const r = await fetch(`${env.sim.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
   assert.equal(r.status, 200, await r.text());
 }
 
@@ -152,7 +94,7 @@ void test('no answer from Route 53: NoResponseError 151 under noResponse warn, 5
     ['warn', 151],
     ['recover', 51],
   ] as const) {
-    sim.injectFault({ action: 'ListResourceRecordSets', kind: 'noAnswer', count: 1 });
+    env.sim.injectFault({ action: 'ListResourceRecordSets', kind: 'noAnswer', count: 1 });
     const { check } = setup(dnsMonitor({}, mode, 1_000));
     const t0 = Date.now();
     const err = await rejection(check('node-1'));
@@ -187,16 +129,16 @@ void test('resolveCheck through a resolver that does not answer is 54 naming the
 });
 
 void test('resolveCheck through the simulator’s DNS responder: normal, NXDOMAIN before propagation (54), stale answer (55)', async () => {
-  const resolver = `${sim.dns.host}:${sim.dns.port}`;
+  const resolver = `${env.sim.dns.host}:${env.sim.dns.port}`;
   // Normal: the change is INSYNC, so the responder answers with this server's address.
   const ok = setup(dnsMonitor({ resolveCheck: true, resolver }));
   await new AwsDnsDriver({ firstPollMs: 20 }).start(ok.res, START, ok.ctx('node-1'));
   assert.deepEqual(await ok.check('node-1'), { result: 'running' });
 
   // A new name whose change has not propagated: the API has it, the name servers answer NXDOMAIN.
-  sim.world.route53.insyncDelayMs = 60_000;
+  env.sim.world.route53.insyncDelayMs = 60_000;
   const fresh = setup(dnsMonitor({ resolveCheck: true, resolver }), 'new.hz1.local.');
-  await aws.route53.upsertA(ZONE, 'new.hz1.local.', IP1, 60);
+  await env.aws.route53.upsertA(ZONE, 'new.hz1.local.', IP1, 60);
   const nx = await fresh.check('node-1');
   assert.equal(nx.result, 'failed');
   assert.equal(nx.code, 54);
@@ -207,7 +149,7 @@ void test('resolveCheck through the simulator’s DNS responder: normal, NXDOMAI
 
   // The record moved to node-2's address, the name servers still give node-1's.
   const stale = setup(dnsMonitor({ resolveCheck: true, resolver }));
-  await aws.route53.upsertA(ZONE, NAME, IP2, 60);
+  await env.aws.route53.upsertA(ZONE, NAME, IP2, 60);
   const r = await stale.check('node-2');
   assert.equal(r.result, 'failed');
   assert.equal(r.code, 55);

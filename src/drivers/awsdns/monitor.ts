@@ -20,8 +20,9 @@ import type { MonitorResult } from '../../core/types.ts';
 import type { CompiledConfig, CompiledMonitor, CompiledResource } from '../../shared/config/types.ts';
 import { paramsFor } from '../driver.ts';
 import type { DriverContext, DriverResult, MonitorDriver, TypeDescription } from '../driver.ts';
-import { driverError, messageOf } from '../messages.ts';
-import { awsFailureOf, CallBudget } from './aws-call.ts';
+import { driverError } from '../messages.ts';
+import { awsFailureOf, type CallBudget } from '../aws-common/call.ts';
+import { budgetFor, checkResult } from '../aws-common/driver-kit.ts';
 import { AWSDNSW_MESSAGES, type AwsDnsMonitorMessageId } from './errors.ts';
 import {
   AWSDNSW_PARAMS,
@@ -37,10 +38,7 @@ import {
 /** The resolver gets at least this long, even when the AWS call used up most of the budget. */
 const MIN_RESOLVE_MS = 200;
 
-function failed(id: AwsDnsMonitorMessageId, detail: string): DriverResult<MonitorResult> {
-  const e = messageOf(AWSDNSW_MESSAGES, id);
-  return { result: 'failed', code: e.code, message: `${e.message} ${detail}` };
-}
+const failed = (id: AwsDnsMonitorMessageId, detail: string) => checkResult(AWSDNSW_MESSAGES, id, detail);
 
 /** `resolver 10.0.0.2:53` or `system resolver (127.0.0.53:53)`, for messages. */
 function resolverLabel(configured: string | null, servers: string[]): string {
@@ -90,7 +88,7 @@ export class AwsDnsMonitorDriver implements MonitorDriver {
       );
     }
     const p = this.#resourceParams(res, ctx.server, monitor.name);
-    const budget = new CallBudget(ctx.timeoutMs ?? monitor.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, monitor);
 
     let values: string[] | null;
     try {

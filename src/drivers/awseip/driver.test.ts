@@ -8,55 +8,41 @@ import assert from 'node:assert/strict';
 import { createSimServer, type SimServer } from '../../sim/server.ts';
 import { loadWorld } from '../../sim/world.ts';
 import type { AwsAccess } from '../../aws/types.ts';
-import { ResourceError } from '../../shared/errors.ts';
 import type { CompiledResource } from '../../shared/config/types.ts';
-import { NoResponseError, tableProblems } from '../messages.ts';
+import { tableProblems } from '../messages.ts';
 import { execResource, makeConfig } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
 import {
   awsMonitor,
+  AwsTestEnv,
   closedPort,
   IDS,
   eipResource,
-  NoCredentials,
-  simAccess,
   TEST_WORLD,
   withEc2,
-} from '../awsvip/test-support.ts';
+  rejectsWith as rejectsWithCode,
+} from '../aws-common/test-support.ts';
 import { AwsEipDriver } from './driver.ts';
 import { AWSEIP_MESSAGES, AWSEIPW_MESSAGES } from './errors.ts';
 import { AwsEipMonitorDriver } from './monitor.ts';
 
 const START = { event: 'START', failoverFrom: null } as const;
 
-interface Env {
-  sim: SimServer;
-  aws: AwsAccess;
-  sb: Sandbox;
-  files: NoCredentials;
-}
+type Env = AwsTestEnv<SimServer>;
 let env: Env | null = null;
 
 afterEach(async () => {
-  if (!env) return;
-  env.aws.close();
-  await env.sim.close();
-  env.sb.cleanup();
-  env.files.dispose();
+  await env?.close();
   env = null;
 });
 
 async function setup(): Promise<Env> {
   const world = loadWorld(TEST_WORLD, 'test-world.yaml');
-  const sim = await createSimServer({ world, host: '127.0.0.1', port: 0 });
-  const files = new NoCredentials();
-  env = { sim, aws: simAccess(sim.url, files), sb: new Sandbox(), files };
+  env = new AwsTestEnv(await createSimServer({ world, host: '127.0.0.1', port: 0 }));
   return env;
 }
 
 function ctxFor(e: Env, res: CompiledResource, server = 'node-2', aws: AwsAccess = e.aws) {
-  const config = makeConfig({ baseDir: e.sb.dir, servers: ['node-1', 'node-2'], resources: [res] });
-  return e.sb.ctx(config, new AbortController().signal, server, aws);
+  return e.ctx(e.config({ resources: [res] }), server, aws);
 }
 
 /** Where the EIP is in the simulator's world. */
@@ -64,24 +50,12 @@ function eipAt(sim: SimServer): string | undefined {
   return sim.world.ec2.addresses.find((a) => a.allocationId === IDS.allocationId)?.networkInterfaceId;
 }
 
-async function rejectsWith(
+const rejectsWith = (
   p: Promise<unknown>,
   code: number,
   re: RegExp,
   opts: { object?: string; noResponse?: boolean } = {},
-): Promise<ResourceError> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof ResourceError, String(caught));
-  assert.equal(caught instanceof NoResponseError, opts.noResponse ?? false, 'NoResponseError or not');
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.object, opts.object ?? 'awseip1');
-  assert.match(caught.message, re);
-  return caught;
-}
+) => rejectsWithCode(p, code, re, { ...opts, object: opts.object ?? 'awseip1' });
 
 void test('message tables: unique codes, sentences with remedies, the seed numbers', () => {
   assert.deepEqual(tableProblems(AWSEIP_MESSAGES), []);
@@ -156,8 +130,8 @@ void test('allocation or ENI not found is code 50 with the AWS text and the reme
 void test('missing permission is 50 naming the IAM actions; no credentials is 51', async () => {
   const e = await setup();
   const res = eipResource();
-  const denied = simAccess(e.sim.url, e.files, { keys: 'denied' });
-  const none = simAccess(e.sim.url, e.files, { keys: null, imdsPort: await closedPort() });
+  const denied = e.access({ keys: 'denied' });
+  const none = e.access({ keys: null, imdsPort: await closedPort() });
   try {
     await rejectsWith(
       new AwsEipDriver().start(res, START, ctxFor(e, res, 'node-2', denied)),

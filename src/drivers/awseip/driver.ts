@@ -8,9 +8,8 @@
  * server (that one is active now). Absent or elsewhere is fine, so stop is idempotent.
  * monitor (the startup probe): `running` when the EIP is associated with the local ENI, else `stopped`.
  *
- * Every call spends at most 90% of the resource timeout on AWS (../awsvip/aws-call.ts); no answer is code 53.
+ * Every call spends at most 90% of the resource timeout on AWS (../aws-common/call.ts); no answer is code 53.
  */
-import { ResourceError } from '../../shared/errors.ts';
 import type { AddressInfo } from '../../aws/types.ts';
 import type { MonitorResult, StartStopResult } from '../../core/types.ts';
 import type { CompiledConfig, CompiledRecovery, CompiledResource } from '../../shared/config/types.ts';
@@ -24,7 +23,8 @@ import type {
 } from '../driver.ts';
 import { driverError, type DriverMessage } from '../messages.ts';
 import { AwsCallError } from '../../aws/errors.ts';
-import { awsCall, awsFailure, CallBudget, type AwsFailureSpec } from '../awsvip/aws-call.ts';
+import { awsCall, awsFailure, type AwsFailureSpec } from '../aws-common/call.ts';
+import { budgetFor, ok, stopBestEffort } from '../aws-common/driver-kit.ts';
 import { perServerProblems } from '../awsvip/validate.ts';
 import { AWSEIP_MESSAGES } from './errors.ts';
 import { AWSEIP_PARAMS, awsEipParamsProblems, parseAwsEipParams, type AwsEipParams } from './params.ts';
@@ -60,8 +60,6 @@ export function describeAssociation(a: AddressInfo): string {
     : `${a.eniId}${a.associationId ? ` (association ${a.associationId})` : ''}`;
 }
 
-const ok = <R extends StartStopResult | MonitorResult>(result: R): DriverResult<R> => ({ result });
-
 export class AwsEipDriver implements ResourceDriver {
   readonly type = 'awseip';
 
@@ -86,7 +84,7 @@ export class AwsEipDriver implements ResourceDriver {
   ): Promise<DriverResult<StartStopResult>> {
     const name = resource.name;
     const p = parseAwsEipParams(paramsFor(resource, ctx.server), name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const spec = this.#spec(name, ctx.server, p);
     const ec2 = ctx.aws.ec2;
     const assoc = await awsCall(
@@ -127,30 +125,18 @@ export class AwsEipDriver implements ResourceDriver {
     env: ResourceCallEnv,
     ctx: DriverContext,
   ): Promise<DriverResult<StartStopResult>> {
-    if (env.hard === true) {
-      ctx.log(
-        'warn',
-        'hard stop: the Elastic IP is left associated; the next active server re-associates it',
-      );
-      return ok('ok');
-    }
-    try {
-      return await this.#stop(resource, ctx);
-    } catch (err) {
-      if (!(err instanceof ResourceError)) throw err;
-      ctx.log(
-        'warn',
-        `could not disassociate the Elastic IP (${err.message}); the next active server re-associates it`,
-        { code: err.code },
-      );
-      return ok('ok');
-    }
+    const left = {
+      kept: 'the Elastic IP is left associated',
+      action: 'disassociate the Elastic IP',
+      repair: 'the next active server re-associates it',
+    };
+    return await stopBestEffort(env, ctx, left, () => this.#stop(resource, ctx));
   }
 
   async #stop(resource: CompiledResource, ctx: DriverContext): Promise<DriverResult<StartStopResult>> {
     const name = resource.name;
     const p = parseAwsEipParams(paramsFor(resource, ctx.server), name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const spec = this.#spec(name, ctx.server, p);
     const ec2 = ctx.aws.ec2;
     const a = await awsCall(spec, budget, 'ec2', 'DescribeAddresses', p.allocationId, (o) =>
@@ -183,7 +169,7 @@ export class AwsEipDriver implements ResourceDriver {
 
   async monitor(resource: CompiledResource, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const p = parseAwsEipParams(paramsFor(resource, ctx.server), resource.name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const a = await awsCall(
       this.#spec(resource.name, ctx.server, p),
       budget,

@@ -9,7 +9,13 @@
  * a warning), 53 with `recover` (an error) and with `none` (ignored). Every other code is an error.
  */
 import type { DriverMessage } from '../messages.ts';
-import { AWS_ACCESS_REMEDY, AWS_TIMEOUT_REMEDY } from '../awsvip/errors.ts';
+import {
+  AWS_ACCESS_REMEDY,
+  AWS_TIMEOUT_REMEDY,
+  FIX_RESOURCE_REMEDY,
+  TIMEOUT_AS_ERROR,
+  TIMEOUT_AS_WARNING,
+} from '../aws-common/remedies.ts';
 
 export const AWSEIP_MESSAGES = [
   {
@@ -46,7 +52,7 @@ export const AWSEIP_MESSAGES = [
     code: 55,
     id: 'AWSEIP_INVALID_PARAMS',
     message: 'The resource parameters are invalid.',
-    remedy: 'Fix the resource in the config file; run `tandem config check` to see every problem.',
+    remedy: FIX_RESOURCE_REMEDY,
     retryable: false,
   },
 ] as const satisfies readonly DriverMessage[];
@@ -81,14 +87,14 @@ export const AWSEIPW_MESSAGES = [
     code: 53,
     id: 'AWSEIPW_TIMEOUT',
     message: 'Timeout occurred.',
-    remedy: `${AWS_TIMEOUT_REMEDY} Shown as an error with noResponse: recover (the recovery action follows), ignored with noResponse: none.`,
+    remedy: `${AWS_TIMEOUT_REMEDY} ${TIMEOUT_AS_ERROR}`,
     retryable: true,
   },
   {
     code: 153,
     id: 'AWSEIPW_TIMEOUT_WARNING',
     message: 'Timeout occurred.',
-    remedy: `${AWS_TIMEOUT_REMEDY} A warning (noResponse: warn): no recovery action follows.`,
+    remedy: `${AWS_TIMEOUT_REMEDY} ${TIMEOUT_AS_WARNING}`,
     retryable: true,
   },
   {

@@ -12,8 +12,8 @@ import type { MonitorResult } from '../../core/types.ts';
 import type { CompiledConfig, CompiledMonitor } from '../../shared/config/types.ts';
 import { paramsFor } from '../driver.ts';
 import type { DriverContext, DriverResult, MonitorDriver, TypeDescription } from '../driver.ts';
-import { driverError, messageOf } from '../messages.ts';
-import { awsCall, CallBudget } from '../awsvip/aws-call.ts';
+import { awsCall } from '../aws-common/call.ts';
+import { budgetFor, checkResult, watchedResource } from '../aws-common/driver-kit.ts';
 import { describeAssociation, eipFailureSpec, validateAwsEip } from './driver.ts';
 import { AWSEIPW_MESSAGES } from './errors.ts';
 import {
@@ -51,7 +51,7 @@ export class AwsEipMonitorDriver implements MonitorDriver {
 
   async check(monitor: CompiledMonitor, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const { p, resource } = this.#target(monitor, ctx);
-    const budget = new CallBudget(ctx.timeoutMs ?? monitor.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, monitor);
     const spec = eipFailureSpec(
       AWSEIPW_MESSAGES,
       {
@@ -70,38 +70,22 @@ export class AwsEipMonitorDriver implements MonitorDriver {
       ctx.aws.ec2.address(p.allocationId, o),
     );
     if (a.eniId === p.eniId) return { result: 'running' };
-    const e = messageOf(AWSEIPW_MESSAGES, 'AWSEIPW_NOT_ASSOCIATED');
-    return {
-      result: 'failed',
-      code: e.code,
-      message: `${e.message} ${p.allocationId} (${a.publicIp}) of ${resource} is associated with ${describeAssociation(a)}, not with ${p.eniId} of ${ctx.server}.`,
-    };
+    return checkResult(
+      AWSEIPW_MESSAGES,
+      'AWSEIPW_NOT_ASSOCIATED',
+      `${p.allocationId} (${a.publicIp}) of ${resource} is associated with ${describeAssociation(a)}, not with ${p.eniId} of ${ctx.server}.`,
+    );
   }
 
   /** The watched awseip resource and its params on this server. */
   #target(monitor: CompiledMonitor, ctx: DriverContext): { p: AwsEipParams; resource: string } {
-    const mp = parseAwsEipwParams(paramsFor(monitor, ctx.server), monitor.name);
-    const res = ctx.config.resources.find((r) => r.name === mp.resource);
-    if (!res || res.type !== 'awseip') {
-      throw driverError(
-        AWSEIPW_MESSAGES,
-        'AWSEIPW_INVALID_PARAMS',
-        monitor.name,
-        res
-          ? `${mp.resource} is of type ${res.type}, not awseip.`
-          : `There is no resource named ${mp.resource}.`,
-      );
-    }
-    const r = awsEipParamsSchema.safeParse(paramsFor(res, ctx.server));
-    if (!r.success) {
-      const what = r.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-      throw driverError(
-        AWSEIPW_MESSAGES,
-        'AWSEIPW_INVALID_PARAMS',
-        monitor.name,
-        `The params of ${mp.resource} on ${ctx.server} are invalid: ${what}.`,
-      );
-    }
-    return { p: r.data, resource: res.name };
+    const { p, resource } = watchedResource(monitor, ctx, {
+      name: parseAwsEipwParams(paramsFor(monitor, ctx.server), monitor.name).resource,
+      type: 'awseip',
+      schema: awsEipParamsSchema,
+      table: AWSEIPW_MESSAGES,
+      invalidId: 'AWSEIPW_INVALID_PARAMS',
+    });
+    return { p, resource: resource.name };
   }
 }

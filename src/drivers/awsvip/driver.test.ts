@@ -7,55 +7,41 @@ import assert from 'node:assert/strict';
 import { createSimServer, type SimServer } from '../../sim/server.ts';
 import { loadWorld } from '../../sim/world.ts';
 import type { AwsAccess } from '../../aws/types.ts';
-import { ResourceError } from '../../shared/errors.ts';
 import type { CompiledResource } from '../../shared/config/types.ts';
 import { NotInstalledError, tableProblems } from '../messages.ts';
 import { makeConfig } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
 import { AwsVipDriver } from './driver.ts';
 import { AWSVIP_MESSAGES, AWSVIPW_MESSAGES } from './errors.ts';
 import { systemNet } from './netif.ts';
 import {
+  AwsTestEnv,
   closedPort,
   IDS,
   FakeNet,
-  NoCredentials,
-  simAccess,
   TEST_WORLD,
   vipResource,
   withEc2,
+  rejectsWith as rejectsWithCode,
 } from './test-support.ts';
 
 const START = { event: 'START', failoverFrom: null } as const;
 
-interface Env {
-  sim: SimServer;
-  aws: AwsAccess;
-  sb: Sandbox;
-  files: NoCredentials;
-}
+type Env = AwsTestEnv<SimServer>;
 let env: Env | null = null;
 
 afterEach(async () => {
-  if (!env) return;
-  env.aws.close();
-  await env.sim.close();
-  env.sb.cleanup();
-  env.files.dispose();
+  await env?.close();
   env = null;
 });
 
 async function setup(): Promise<Env> {
   const world = loadWorld(TEST_WORLD, 'test-world.yaml');
-  const sim = await createSimServer({ world, host: '127.0.0.1', port: 0 });
-  const files = new NoCredentials();
-  env = { sim, aws: simAccess(sim.url, files), sb: new Sandbox(), files };
+  env = new AwsTestEnv(await createSimServer({ world, host: '127.0.0.1', port: 0 }));
   return env;
 }
 
 function ctxFor(e: Env, res: CompiledResource, server = 'node-2', aws: AwsAccess = e.aws) {
-  const config = makeConfig({ baseDir: e.sb.dir, servers: ['node-1', 'node-2'], resources: [res] });
-  return e.sb.ctx(config, new AbortController().signal, server, aws);
+  return e.ctx(e.config({ resources: [res] }), server, aws);
 }
 
 function vipTargets(sim: SimServer): Record<string, string | undefined> {
@@ -68,18 +54,8 @@ function vipTargets(sim: SimServer): Record<string, string | undefined> {
 
 const allAt = (eni: string) => Object.fromEntries(IDS.routeTables.map((t) => [t, eni]));
 
-async function rejectsWith(p: Promise<unknown>, code: number, re: RegExp): Promise<ResourceError> {
-  let caught: unknown;
-  await assert.rejects(p, (e: unknown) => {
-    caught = e;
-    return true;
-  });
-  assert.ok(caught instanceof ResourceError, String(caught));
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.object, 'awsvip1');
-  assert.match(caught.message, re);
-  return caught;
-}
+const rejectsWith = (p: Promise<unknown>, code: number, re: RegExp) =>
+  rejectsWithCode(p, code, re, { object: 'awsvip1' });
 
 void test('message tables: unique codes, sentences with remedies, the seed numbers', () => {
   assert.deepEqual(tableProblems(AWSVIP_MESSAGES), []);
@@ -208,7 +184,7 @@ void test('a wrong VPC or ENI is code 50 with the AWS error text and the remedy'
 
 void test('a missing IAM permission is code 50 with UnauthorizedOperation and the permissions to grant', async () => {
   const e = await setup();
-  const aws = simAccess(e.sim.url, e.files, { keys: 'denied' });
+  const aws = e.access({ keys: 'denied' });
   try {
     const res = vipResource();
     const err = await rejectsWith(
@@ -224,7 +200,7 @@ void test('a missing IAM permission is code 50 with UnauthorizedOperation and th
 
 void test('no credentials anywhere is code 51 "AWS access is not set up"', async () => {
   const e = await setup();
-  const aws = simAccess(e.sim.url, e.files, { keys: null, imdsPort: await closedPort() });
+  const aws = e.access({ keys: null, imdsPort: await closedPort() });
   try {
     const res = vipResource();
     await rejectsWith(

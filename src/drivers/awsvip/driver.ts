@@ -18,7 +18,7 @@
  * monitor (the startup probe, "is it active HERE?"): `running` when every VIP route targets the local ENI
  * and, with `assignAddress`, the address is on the interface; else `stopped`.
  *
- * Every call spends at most 90% of the resource timeout on AWS (aws-call.ts), so a missing answer is
+ * Every call spends at most 90% of the resource timeout on AWS (../aws-common/call.ts), so a missing answer is
  * reported as code 9 with what did not answer, before the executor's deadline.
  */
 import type { AwsAccess, NetworkInterfaceInfo } from '../../aws/types.ts';
@@ -34,7 +34,14 @@ import type {
   TypeDescription,
 } from '../driver.ts';
 import { driverError, type DriverMessage } from '../messages.ts';
-import { allOrFirstError, awsCall, awsFailure, CallBudget, type AwsFailureSpec } from './aws-call.ts';
+import {
+  allOrFirstError,
+  awsCall,
+  awsFailure,
+  type AwsFailureSpec,
+  type CallBudget,
+} from '../aws-common/call.ts';
+import { budgetFor, ok } from '../aws-common/driver-kit.ts';
 import { AWSVIP_MESSAGES } from './errors.ts';
 import { perServerProblems } from './validate.ts';
 import {
@@ -100,8 +107,6 @@ export function routesAreLocal(routes: readonly Route[], eniId: string): boolean
   return routes.length > 0 && routes.every((r) => r.target === eniId);
 }
 
-const ok = <R extends StartStopResult | MonitorResult>(result: R): DriverResult<R> => ({ result });
-
 export class AwsVipDriver implements ResourceDriver {
   readonly type = 'awsvip';
   readonly #net: LocalNet;
@@ -132,7 +137,7 @@ export class AwsVipDriver implements ResourceDriver {
   ): Promise<DriverResult<StartStopResult>> {
     const name = resource.name;
     const p = parseAwsVipParams(paramsFor(resource, ctx.server), name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const spec = this.#spec(name, ctx.server, p);
     const ec2 = ctx.aws.ec2;
     const dest = vipDestination(p);
@@ -216,7 +221,7 @@ export class AwsVipDriver implements ResourceDriver {
     const name = resource.name;
     const p = parseAwsVipParams(paramsFor(resource, ctx.server), name);
     if (!p.assignAddress) return ok('ok');
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const dest = vipDestination(p);
     const targets = new Set(interfacesHolding(this.#net, p.ip, p.interface));
     // A configured interface that is down is not listed: remove the address from it all the same.
@@ -231,7 +236,7 @@ export class AwsVipDriver implements ResourceDriver {
 
   async monitor(resource: CompiledResource, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const p = parseAwsVipParams(paramsFor(resource, ctx.server), resource.name);
-    const budget = new CallBudget(ctx.timeoutMs ?? resource.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, resource);
     const spec = this.#spec(resource.name, ctx.server, p);
     const routes = await awsCall(spec, budget, 'ec2', 'DescribeRouteTables', p.vpcId, (o) =>
       ctx.aws.ec2.routesFor(p.vpcId, vipDestination(p), o),

@@ -11,14 +11,13 @@
  * Every other code of the monitor is an error.
  */
 import type { DriverMessage } from '../messages.ts';
-
-/** The seed's remedies for "Timeout occurred." (9), shared by the resource and the monitor. */
-export const AWS_TIMEOUT_REMEDY =
-  "Check that this server reaches the regional EC2 endpoint: the route to the NAT gateway or internet gateway in its subnet's route table, packet filtering (security groups, network ACLs, the OS firewall), the proxy (aws.proxy) or the VPC endpoint; remove the cause when the server is heavily loaded; raise the timeout when AWS answers slowly (`tandem doctor` measures the call time).";
-
-/** The generic remedy of "AWS access is not set up" (51). */
-export const AWS_ACCESS_REMEDY =
-  'Set the region (aws.region in the config, AWS_REGION, or the profile) and credentials (aws configure, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an IAM instance role) on this server; `tandem doctor` shows what it finds and where.';
+import {
+  AWS_ACCESS_REMEDY,
+  AWS_TIMEOUT_REMEDY,
+  FIX_RESOURCE_REMEDY,
+  TIMEOUT_AS_ERROR,
+  TIMEOUT_AS_WARNING,
+} from '../aws-common/remedies.ts';
 
 export const AWSVIP_MESSAGES = [
   {
@@ -94,7 +93,7 @@ export const AWSVIP_MESSAGES = [
     code: 60,
     id: 'AWSVIP_INVALID_PARAMS',
     message: 'The resource parameters are invalid.',
-    remedy: 'Fix the resource in the config file; run `tandem config check` to see every problem.',
+    remedy: FIX_RESOURCE_REMEDY,
     retryable: false,
   },
 ] as const satisfies readonly DriverMessage[];
@@ -106,14 +105,14 @@ export const AWSVIPW_MESSAGES = [
     code: 9,
     id: 'AWSVIPW_TIMEOUT',
     message: 'Timeout occurred.',
-    remedy: `${AWS_TIMEOUT_REMEDY} Shown as an error with noResponse: recover (the recovery action follows), ignored with noResponse: none.`,
+    remedy: `${AWS_TIMEOUT_REMEDY} ${TIMEOUT_AS_ERROR}`,
     retryable: true,
   },
   {
     code: 109,
     id: 'AWSVIPW_TIMEOUT_WARNING',
     message: 'Timeout occurred.',
-    remedy: `${AWS_TIMEOUT_REMEDY} A warning (noResponse: warn): no recovery action follows.`,
+    remedy: `${AWS_TIMEOUT_REMEDY} ${TIMEOUT_AS_WARNING}`,
     retryable: true,
   },
   {

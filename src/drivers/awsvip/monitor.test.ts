@@ -11,37 +11,17 @@ import { ResourceError } from '../../shared/errors.ts';
 import type { CompiledMonitor, CompiledResource } from '../../shared/config/types.ts';
 import { NoResponseError } from '../messages.ts';
 import { execResource, makeConfig } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
 import { AwsVipDriver } from './driver.ts';
 import { AwsVipMonitorDriver } from './monitor.ts';
-import {
-  awsMonitor,
-  closedPort,
-  IDS,
-  FakeNet,
-  NoCredentials,
-  simAccess,
-  TEST_WORLD,
-  vipResource,
-} from './test-support.ts';
+import { awsMonitor, AwsTestEnv, closedPort, IDS, FakeNet, TEST_WORLD, vipResource } from './test-support.ts';
 
 const START = { event: 'START', failoverFrom: null } as const;
 
-interface Env {
-  sim: SimServer;
-  aws: AwsAccess;
-  sb: Sandbox;
-  files: NoCredentials;
-  net: FakeNet;
-}
+type Env = AwsTestEnv<SimServer>;
 let env: Env | null = null;
 
 afterEach(async () => {
-  if (!env) return;
-  env.aws.close();
-  await env.sim.close();
-  env.sb.cleanup();
-  env.files.dispose();
+  await env?.close();
   env = null;
 });
 
@@ -49,24 +29,17 @@ afterEach(async () => {
 async function setup(params: Record<string, unknown> = {}) {
   const world = loadWorld(TEST_WORLD, 'test-world.yaml');
   const sim = await createSimServer({ world, host: '127.0.0.1', port: 0 });
-  const files = new NoCredentials();
   const net = new FakeNet({ ens5: [IDS.eni2Ip] });
-  const e: Env = { sim, aws: simAccess(sim.url, files), sb: new Sandbox(), files, net };
+  const e = new AwsTestEnv(sim);
   env = e;
   const res = vipResource(params);
   const vip = new AwsVipDriver({ net });
   assert.deepEqual(await vip.start(res, START, ctx(e, res)), { result: 'ok' });
-  return { e, res, vip, drv: new AwsVipMonitorDriver({ net }) };
+  return { e, net, res, vip, drv: new AwsVipMonitorDriver({ net }) };
 }
 
 function ctx(e: Env, res: CompiledResource, aws: AwsAccess = e.aws, mon?: CompiledMonitor) {
-  const config = makeConfig({
-    baseDir: e.sb.dir,
-    servers: ['node-1', 'node-2'],
-    resources: [res],
-    monitors: mon ? [mon] : [],
-  });
-  return e.sb.ctx(config, new AbortController().signal, 'node-2', aws);
+  return e.ctx(e.config({ resources: [res], monitors: mon ? [mon] : [] }), 'node-2', aws);
 }
 
 async function admin(sim: SimServer, path: string, body: unknown): Promise<void> {
@@ -114,10 +87,10 @@ void test('a VIP route deleted from every table is error 56 too', async () => {
 });
 
 void test('assignAddress: the address gone from the interface is error 57', async () => {
-  const { e, res, drv } = await setup({ assignAddress: true });
+  const { e, net, res, drv } = await setup({ assignAddress: true });
   const mon = awsMonitor('awsvipw1', 'awsvipw', 'awsvip1');
   assert.deepEqual(await drv.check(mon, ctx(e, res)), { result: 'running' });
-  e.net.ifaces.set('ens5', [IDS.eni2Ip]);
+  net.ifaces.set('ens5', [IDS.eni2Ip]);
   assert.deepEqual(await drv.check(mon, ctx(e, res)), {
     result: 'failed',
     code: 57,
@@ -180,7 +153,7 @@ void test('AWS errors and missing access are plain failures (50, 51), whatever n
     50,
     /InvalidVpcID\.NotFound: The vpc ID 'vpc-0bad' does not exist\. Specify a correct VPC ID: vpcId of awsvip1 on node-2/,
   );
-  const noKeys = simAccess(e.sim.url, e.files, { keys: null, imdsPort: await closedPort() });
+  const noKeys = e.access({ keys: null, imdsPort: await closedPort() });
   try {
     await rejectsWith(
       drv.check(mon, ctx(e, vipResource(), noKeys)),

@@ -13,8 +13,8 @@ import type { MonitorResult } from '../../core/types.ts';
 import type { CompiledConfig, CompiledMonitor } from '../../shared/config/types.ts';
 import { paramsFor } from '../driver.ts';
 import type { DriverContext, DriverResult, MonitorDriver, TypeDescription } from '../driver.ts';
-import { driverError, messageOf } from '../messages.ts';
-import { awsCall, CallBudget } from './aws-call.ts';
+import { awsCall } from '../aws-common/call.ts';
+import { budgetFor, checkResult, watchedResource } from '../aws-common/driver-kit.ts';
 import { describeRoutes, validateAwsVip, vipDestination, vipFailureSpec } from './driver.ts';
 import { AWSVIPW_MESSAGES, type AwsVipwMessageId } from './errors.ts';
 import { interfacesHolding, systemNet, type LocalNet } from './netif.ts';
@@ -31,10 +31,7 @@ export interface AwsVipMonitorDriverOptions {
   net?: LocalNet;
 }
 
-function failed(id: AwsVipwMessageId, detail: string): DriverResult<MonitorResult> {
-  const e = messageOf(AWSVIPW_MESSAGES, id);
-  return { result: 'failed', code: e.code, message: `${e.message} ${detail}` };
-}
+const failed = (id: AwsVipwMessageId, detail: string) => checkResult(AWSVIPW_MESSAGES, id, detail);
 
 export class AwsVipMonitorDriver implements MonitorDriver {
   readonly type = 'awsvipw';
@@ -68,7 +65,7 @@ export class AwsVipMonitorDriver implements MonitorDriver {
 
   async check(monitor: CompiledMonitor, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const { p, resource } = this.#target(monitor, ctx);
-    const budget = new CallBudget(ctx.timeoutMs ?? monitor.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, monitor);
     const spec = vipFailureSpec(
       AWSVIPW_MESSAGES,
       {
@@ -109,28 +106,13 @@ export class AwsVipMonitorDriver implements MonitorDriver {
 
   /** The watched awsvip resource and its params on this server. */
   #target(monitor: CompiledMonitor, ctx: DriverContext): { p: AwsVipParams; resource: string } {
-    const mp = parseAwsVipwParams(paramsFor(monitor, ctx.server), monitor.name);
-    const res = ctx.config.resources.find((r) => r.name === mp.resource);
-    if (!res || res.type !== 'awsvip') {
-      throw driverError(
-        AWSVIPW_MESSAGES,
-        'AWSVIPW_INVALID_PARAMS',
-        monitor.name,
-        res
-          ? `${mp.resource} is of type ${res.type}, not awsvip.`
-          : `There is no resource named ${mp.resource}.`,
-      );
-    }
-    const r = awsVipParamsSchema.safeParse(paramsFor(res, ctx.server));
-    if (!r.success) {
-      const what = r.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-      throw driverError(
-        AWSVIPW_MESSAGES,
-        'AWSVIPW_INVALID_PARAMS',
-        monitor.name,
-        `The params of ${mp.resource} on ${ctx.server} are invalid: ${what}.`,
-      );
-    }
-    return { p: r.data, resource: res.name };
+    const { p, resource } = watchedResource(monitor, ctx, {
+      name: parseAwsVipwParams(paramsFor(monitor, ctx.server), monitor.name).resource,
+      type: 'awsvip',
+      schema: awsVipParamsSchema,
+      table: AWSVIPW_MESSAGES,
+      invalidId: 'AWSVIPW_INVALID_PARAMS',
+    });
+    return { p, resource: resource.name };
   }
 }

@@ -4,12 +4,12 @@
  * reused. docs/messages.md mirrors these tables.
  */
 import type { DriverMessage } from '../messages.ts';
+import { DAEMON_ACCESS_REMEDY, endpointPathRemedy } from '../aws-common/remedies.ts';
+
+const EC2_PATH = endpointPathRemedy('EC2');
 
 const CONFIRM =
   'Check the instance in the EC2 console and stop it by hand (aws ec2 stop-instances --force --instance-ids <instance>); once it is stopped, run `tandem server confirm-down <server>` so that its groups are taken over.';
-
-const ACCESS_REMEDY =
-  'Give the daemon a region (aws.region, AWS_REGION or the instance metadata) and credentials (an instance role, aws.profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in aws.environment); `tandem doctor` shows where it looked.';
 
 export const FENCE_MESSAGES = [
   {
@@ -30,14 +30,14 @@ export const FENCE_MESSAGES = [
     code: 3,
     id: 'FENCE_ACCESS_NOT_SET_UP',
     message: 'AWS access is not set up on this server.',
-    remedy: `${ACCESS_REMEDY} ${CONFIRM}`,
+    remedy: `${DAEMON_ACCESS_REMEDY} ${CONFIRM}`,
     retryable: false,
   },
   {
     code: 4,
     id: 'FENCE_NO_ANSWER',
     message: 'AWS did not answer in time.',
-    remedy: `Check the path to the EC2 endpoint (route tables, NAT gateway, packet filters, aws.proxy). ${CONFIRM}`,
+    remedy: `${EC2_PATH}. ${CONFIRM}`,
     retryable: true,
   },
   {
@@ -80,7 +80,7 @@ export const AWSFENCEW_MESSAGES = [
     code: 4,
     id: 'AWSFENCEW_ACCESS_NOT_SET_UP',
     message: 'AWS access is not set up on this server.',
-    remedy: ACCESS_REMEDY,
+    remedy: DAEMON_ACCESS_REMEDY,
     retryable: false,
   },
   {
@@ -94,16 +94,14 @@ export const AWSFENCEW_MESSAGES = [
     code: 6,
     id: 'AWSFENCEW_TIMEOUT',
     message: 'AWS did not answer in time.',
-    remedy:
-      'Check the path to the EC2 endpoint (route tables, NAT gateway, packet filters, aws.proxy); set noResponse: warn (the default) to keep this a warning.',
+    remedy: `${EC2_PATH}; set noResponse: warn (the default) to keep this a warning.`,
     retryable: true,
   },
   {
     code: 106,
     id: 'AWSFENCEW_TIMEOUT_WARNING',
     message: 'AWS did not answer in time.',
-    remedy:
-      'Check the path to the EC2 endpoint (route tables, NAT gateway, packet filters, aws.proxy); the monitor only warns (noResponse: warn).',
+    remedy: `${EC2_PATH}; the monitor only warns (noResponse: warn).`,
     retryable: true,
   },
 ] as const satisfies readonly DriverMessage[];

@@ -14,8 +14,8 @@
  * fencing table whose message names the server, the instance and what happened; the core then cancels the
  * takeover and tells the operator to stop the instance by hand and run `tandem server confirm-down`.
  */
-import type { AwsFailure } from '../awsdns/aws-call.ts';
-import { awsFailureOf, CallBudget, sentence } from '../awsdns/aws-call.ts';
+import type { AwsFailure } from '../aws-common/call.ts';
+import { awsFailureOf, CallBudget, sentence } from '../aws-common/call.ts';
 import type { DriverContext, DriverResult } from '../driver.ts';
 import { driverError } from '../messages.ts';
 import { FENCE_MESSAGES, type FenceMessageId } from './errors.ts';
@@ -50,7 +50,7 @@ export async function fenceServer(ctx: DriverContext, peer: string): Promise<Dri
     );
   }
   const id = entry.instanceId;
-  const budget = new CallBudget(f.timeoutMs, ctx.signal, 1);
+  const budget = new CallBudget(f.timeoutMs, ctx.signal, { share: 1 });
   const since = Date.now();
   const fields = { server: peer, instance: id, action: f.action };
   const fail = (what: string, err: unknown): unknown => {

@@ -5,59 +5,27 @@
 import { test, after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createAwsAccess } from '../../aws/access.ts';
-import type { AwsAccess } from '../../aws/types.ts';
 import type { CompiledConfig, CompiledMonitor, CompiledRecovery } from '../../shared/config/types.ts';
-import { ResourceError } from '../../shared/errors.ts';
 import { createSimServer, type SimServer } from '../../sim/server.ts';
 import { DEMO_WORLD_FILE } from '../../sim/main.ts';
 import { loadWorld } from '../../sim/world.ts';
-import { makeConfig, monitor } from '../../../test/daemon-fakes/config.ts';
-import { Sandbox } from '../../../test/daemon-fakes/driver-ctx.ts';
+import { monitor } from '../../../test/daemon-fakes/config.ts';
+import { AwsTestEnv, DEMO_IDS, rejection } from '../aws-common/test-support.ts';
 import { NoResponseError } from '../messages.ts';
 import { AwsFenceMonitorDriver } from './monitor.ts';
 
-const I1 = 'i-0000000000000001';
-const I2 = 'i-0000000000000002';
+const { instance1: I1, instance2: I2 } = DEMO_IDS;
 
-/** The demo world's IAM user (its iam: section accepts only known keys). */
-const KEY_ID = 'AKIASIMALLOWED000001';
-const SECRET = 'allowed-secret';
-
-let sim: SimServer;
-let aws: AwsAccess;
-let sb: Sandbox;
-
-function accessFor(url: string): AwsAccess {
-  return createAwsAccess(
-    {
-      region: 'us-east-1',
-      profile: null,
-      proxy: null,
-      callTimeoutMs: 5000,
-      environment: { AWS_ENDPOINT_URL: url, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
-    },
-    { HOME: sb.dir, AWS_EC2_METADATA_DISABLED: 'true' },
-  );
-}
+let env: AwsTestEnv<SimServer>;
 
 before(async () => {
-  sb = new Sandbox();
-  sim = await createSimServer({
-    world: loadWorld(readFileSync(DEMO_WORLD_FILE, 'utf8'), DEMO_WORLD_FILE),
-    host: '127.0.0.1',
-    port: 0,
-  });
-  aws = accessFor(sim.url);
+  const world = loadWorld(readFileSync(DEMO_WORLD_FILE, 'utf8'), DEMO_WORLD_FILE);
+  env = new AwsTestEnv(await createSimServer({ world, host: '127.0.0.1', port: 0 }), 'demo');
 });
 
-after(async () => {
-  aws.close();
-  await sim.close();
-  sb.cleanup();
-});
+after(() => env.close());
 
-beforeEach(() => sim.clearFaults());
+beforeEach(() => env.sim.clearFaults());
 
 function fenceMonitor(
   noResponse: CompiledRecovery['noResponse'] = 'warn',
@@ -75,7 +43,7 @@ function fenceMonitor(
 }
 
 function configWith(node2Instance: string | null = I2): CompiledConfig {
-  const config = makeConfig({ baseDir: sb.dir, servers: ['node-1', 'node-2'] });
+  const config = env.config();
   const servers: Record<string, { instanceId: string; delayMs: number }> = {
     'node-1': { instanceId: I1, delayMs: 0 },
   };
@@ -84,24 +52,14 @@ function configWith(node2Instance: string | null = I2): CompiledConfig {
   return config;
 }
 
-function check(m: CompiledMonitor, config: CompiledConfig, access = aws, server = 'node-1') {
-  return new AwsFenceMonitorDriver().check(m, sb.ctx(config, new AbortController().signal, server, access));
-}
-
-async function rejection(p: Promise<unknown>): Promise<ResourceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ResourceError, `expected a ResourceError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the check to fail');
+function check(m: CompiledMonitor, config: CompiledConfig, access = env.aws, server = 'node-1') {
+  return new AwsFenceMonitorDriver().check(m, env.ctx(config, server, access));
 }
 
 void test('normal when every peer’s instance exists and a forced stop would be allowed; nothing is stopped', async () => {
   assert.deepEqual(await check(fenceMonitor(), configWith()), { result: 'running' });
-  assert.deepEqual(await check(fenceMonitor(), configWith(), aws, 'node-2'), { result: 'running' });
-  assert.ok(sim.world.ec2.instances.every((i) => i.state === 'running'));
+  assert.deepEqual(await check(fenceMonitor(), configWith(), env.aws, 'node-2'), { result: 'running' });
+  assert.ok(env.sim.world.ec2.instances.every((i) => i.state === 'running'));
 });
 
 void test('a missing instance is error 1 naming the server and the instance', async () => {
@@ -115,7 +73,7 @@ void test('a missing instance is error 1 naming the server and the instance', as
 });
 
 void test('no fencing section is error 5; validate names servers without an instance', async () => {
-  const plain = makeConfig({ baseDir: sb.dir, servers: ['node-1', 'node-2'] });
+  const plain = env.config();
   assert.deepEqual(await check(fenceMonitor(), plain), {
     result: 'failed',
     code: 5,
@@ -133,7 +91,7 @@ void test('no answer is NoResponseError 106 under warn and 6 under recover', asy
     ['warn', 106],
     ['recover', 6],
   ] as const) {
-    sim.injectFault({ action: 'DescribeInstances', kind: 'noAnswer', count: 1 });
+    env.sim.injectFault({ action: 'DescribeInstances', kind: 'noAnswer', count: 1 });
     const err = await rejection(check(fenceMonitor(mode, 1_000), configWith()));
     assert.ok(err instanceof NoResponseError, mode);
     assert.equal(err.code, code, mode);
@@ -145,7 +103,7 @@ void test('no answer is NoResponseError 106 under warn and 6 under recover', asy
 });
 
 void test('a principal denied ec2:StopInstances is error 2 naming the permission (simulator IAM)', async () => {
-  sim.setDenials('tandem-allowed', ['ec2:StopInstances']);
+  env.sim.setDenials('tandem-allowed', ['ec2:StopInstances']);
   try {
     assert.deepEqual(await check(fenceMonitor(), configWith()), {
       result: 'failed',
@@ -154,6 +112,6 @@ void test('a principal denied ec2:StopInstances is error 2 naming the permission
         'This server is not allowed to stop the instance of a server. node-1 may not stop node-2: ec2:StopInstances on instance i-0000000000000002 is denied (dry run).',
     });
   } finally {
-    sim.setDenials('tandem-allowed', []);
+    env.sim.setDenials('tandem-allowed', []);
   }
 });

@@ -15,9 +15,10 @@
  */
 import type { MonitorResult } from '../../core/types.ts';
 import type { CompiledConfig, CompiledMonitor } from '../../shared/config/types.ts';
-import { awsFailureOf, CallBudget, sentence } from '../awsdns/aws-call.ts';
+import { awsFailureOf, sentence, type CallBudget } from '../aws-common/call.ts';
+import { budgetFor, checkResult } from '../aws-common/driver-kit.ts';
 import type { DriverContext, DriverResult, MonitorDriver, TypeDescription } from '../driver.ts';
-import { driverError, messageOf } from '../messages.ts';
+import { driverError } from '../messages.ts';
 import { AWSFENCEW_MESSAGES, type AwsFenceMonitorMessageId } from './errors.ts';
 
 interface PeerProblem {
@@ -57,10 +58,13 @@ export class AwsFenceMonitorDriver implements MonitorDriver {
   async check(monitor: CompiledMonitor, ctx: DriverContext): Promise<DriverResult<MonitorResult>> {
     const f = ctx.config.fencing;
     if (f === null) {
-      const e = messageOf(AWSFENCEW_MESSAGES, 'AWSFENCEW_NOT_CONFIGURED');
-      return { result: 'failed', code: e.code, message: `${e.message} The config has no fencing: section.` };
+      return checkResult(
+        AWSFENCEW_MESSAGES,
+        'AWSFENCEW_NOT_CONFIGURED',
+        'The config has no fencing: section.',
+      );
     }
-    const budget = new CallBudget(ctx.timeoutMs ?? monitor.timeoutMs, ctx.signal);
+    const budget = budgetFor(ctx, monitor);
     const peers = Object.entries(f.servers).filter(([name]) => name !== ctx.server);
     const found = await Promise.all(
       peers.map(([name, e]) => this.#checkPeer(name, e.instanceId, f.action, budget, ctx)),
@@ -76,8 +80,7 @@ export class AwsFenceMonitorDriver implements MonitorDriver {
         noResponse: true,
       });
     }
-    const e = messageOf(AWSFENCEW_MESSAGES, first.id);
-    return { result: 'failed', code: e.code, message: `${e.message} ${details}` };
+    return checkResult(AWSFENCEW_MESSAGES, first.id, details);
   }
 
   async #checkPeer(

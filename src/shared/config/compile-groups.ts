@@ -12,13 +12,17 @@ import type { ModelGroup } from './model.ts';
 import { ms } from './primitives.ts';
 import { findResourceType } from './resource-types.ts';
 import type { ParsedResource } from './schema.ts';
+import type { DeclaredResource } from './type-spec.ts';
 import type { CompiledGroup, CompiledMonitor, CompiledResource } from './types.ts';
 
 export interface GroupsResult {
   groups: CompiledGroup[];
   /** In declaration order, group by group. */
   resources: CompiledResource[];
-  /** Automatic monitors of resources that have `autoMonitor` on (before replacement by declared ones). */
+  /**
+   * Automatic monitors of resources that have `autoMonitor` on (before replacement by declared ones), in
+   * resource order; a resource may have several (md: mdw and mdnw).
+   */
   autoMonitors: { resource: string; monitor: CompiledMonitor }[];
 }
 
@@ -132,13 +136,22 @@ function compileResource(
     overrides.set(server, o);
     perServer[server] = spec.compileOverride(o, params, tctx);
   }
+  if (spec.serverParams !== undefined) {
+    for (const server of startup) {
+      const derived = spec.serverParams(server, startup);
+      if (Object.keys(derived).length > 0) perServer[server] = { ...derived, ...perServer[server] };
+    }
+  }
   spec.check?.(
     raw,
     overrides,
     (sub, message, remedy, pointAt) => ctx.issues.error([...path, ...sub], message, remedy, pointAt),
     {
+      name: r.name,
       group: mg.group.name,
       servers: startup,
+      serversComplete: startup.length === (mg.group.startupServers ?? startup).length,
+      baseDir: ctx.baseDir,
       warn: (sub, message, remedy, pointAt) => ctx.issues.warn([...path, ...sub], message, remedy, pointAt),
     },
   );
@@ -263,11 +276,20 @@ function startOrder(resources: CompiledResource[]): string[] {
   return placed;
 }
 
+/** A type's `autoMonitor` answer as a list (it may return one monitor, several, or null). */
+function autoList(
+  auto: CompiledMonitor | readonly CompiledMonitor[] | null | undefined,
+): readonly CompiledMonitor[] {
+  if (auto === null || auto === undefined) return [];
+  return 'name' in auto ? [auto] : auto;
+}
+
 export function compileGroups(ctx: BuildContext): GroupsResult {
   checkNames(ctx);
   const groups: CompiledGroup[] = [];
   const resources: CompiledResource[] = [];
   const autoMonitors: GroupsResult['autoMonitors'] = [];
+  const declaredByType = new Map<string, DeclaredResource[]>();
   for (const mg of ctx.model.groups) {
     const startupServers = compileStartupServers(ctx, mg);
     const compiled = new Map<number, CompiledResource>();
@@ -275,10 +297,13 @@ export function compileGroups(ctx: BuildContext): GroupsResult {
       const c = compileResource(ctx, mg, index, value, startupServers);
       if (c === null) continue;
       compiled.set(index, c);
+      const ofType = declaredByType.get(c.type) ?? [];
+      ofType.push({ resource: c, path: resourcePath(mg.index, index) });
+      declaredByType.set(c.type, ofType);
       const auto = value.autoMonitor
         ? findResourceType(c.type)?.autoMonitor?.(c, { baseDir: ctx.baseDir })
         : null;
-      if (auto !== null && auto !== undefined) autoMonitors.push({ resource: c.name, monitor: auto });
+      for (const monitor of autoList(auto)) autoMonitors.push({ resource: c.name, monitor });
     }
     resolveDependencies(ctx, mg, compiled);
     const list = [...compiled.values()];
@@ -296,6 +321,11 @@ export function compileGroups(ctx: BuildContext): GroupsResult {
     if (g.comment !== undefined) group.comment = g.comment;
     groups.push(group);
     resources.push(...list);
+  }
+  for (const [type, declared] of declaredByType) {
+    findResourceType(type)?.checkAcross?.(declared, (path, message, remedy, pointAt) =>
+      ctx.issues.error(path, message, remedy, pointAt),
+    );
   }
   return { groups, resources, autoMonitors };
 }

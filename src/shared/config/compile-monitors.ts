@@ -74,6 +74,7 @@ function compileRefs(
   ctx: BuildContext,
   m: ParsedMonitor,
   implied: string | null,
+  impliedTiming: 'active' | 'always',
   path: readonly PathSeg[],
 ): MonitorRefs {
   const declared = new Set(declaredResourceNames(ctx));
@@ -82,10 +83,10 @@ function compileRefs(
 
   let activeResource: string | null;
   if (m.timing === undefined) {
-    activeResource = implied;
+    activeResource = impliedTiming === 'always' ? null : implied;
   } else if (m.timing === 'always') {
     activeResource = null;
-    if (implied !== null) {
+    if (implied !== null && impliedTiming === 'active') {
       ctx.issues.warn(
         [...path, 'timing'],
         `a ${m.type} monitor with timing always is in error wherever ${implied} is not running`,
@@ -246,7 +247,7 @@ function compileMonitor(
   if (spec === undefined) return null; // the schema only lets registered types through
   const path: PathSeg[] = ['monitors', index];
   const raw = ownParams(m, COMMON_MONITOR_KEYS);
-  const refs = compileRefs(ctx, m, spec.impliedResource?.(raw) ?? null, path);
+  const refs = compileRefs(ctx, m, spec.impliedResource?.(raw) ?? null, spec.impliedTiming ?? 'active', path);
   const recovery = compileRecovery(ctx, m, refs, path, spec.defaults);
   const tctx = { baseDir: ctx.baseDir };
   const params = spec.compileParams(raw, tctx);
@@ -305,6 +306,25 @@ function rawTarget(raw: unknown): string | null {
   return null;
 }
 
+/**
+ * The automatic monitor (of the resource a declared monitor is about) that the declared one replaces: the
+ * one of the same type, else the one of the same name, else the only one (a resource with a single
+ * automatic monitor has it replaced by any monitor about it, as exec's pidw and the AWS monitors always
+ * had). A custom monitor about md1 replaces neither mdw1 nor mdnw1 unless it takes one's name: the mirror
+ * must not lose its watch because someone added a check.
+ */
+function replacedAuto(
+  own: readonly CompiledMonitor[],
+  type: string | null,
+  name: string | null,
+): CompiledMonitor | null {
+  return (
+    own.find((a) => a.type === type) ??
+    own.find((a) => a.name === name) ??
+    (own.length === 1 ? (own[0] ?? null) : null)
+  );
+}
+
 /** Reports automatic monitors of two resources that would get the same name (`awsvip-x` and `x`). */
 function checkAutoNames(ctx: BuildContext, groups: GroupsResult): void {
   const first = new Map<string, string>();
@@ -359,25 +379,34 @@ export function compileMonitors(
     );
   }
 
-  // Which resources have a declared monitor about them (valid or not): their automatic monitor goes.
-  const targeted = new Set<string>();
-  rawMonitors.forEach((raw, index) => {
-    const t = parsedTargets.has(index) ? parsedTargets.get(index) : rawTarget(raw);
-    if (t !== null && t !== undefined) targeted.add(t);
+  // What each declared monitor (valid or not) is about, and which automatic monitor it replaces.
+  const about = rawMonitors.map((raw, index) => {
+    const o = rawObject(raw);
+    const text = (k: string): string | null => (typeof o?.[k] === 'string' ? o[k] : null);
+    const resource = parsedTargets.has(index) ? (parsedTargets.get(index) ?? null) : rawTarget(raw);
+    return { index, resource, type: text('type'), name: text('name') };
   });
+  /** Automatic monitor -> the indexes of the declared monitors that replace it. */
+  const replaced = new Map<CompiledMonitor, number[]>();
+  for (const d of about) {
+    if (d.resource === null) continue;
+    const own = groups.autoMonitors.filter((a) => a.resource === d.resource).map((a) => a.monitor);
+    const hit = replacedAuto(own, d.type, d.name);
+    if (hit !== null) replaced.set(hit, [...(replaced.get(hit) ?? []), d.index]);
+  }
 
   for (const { index, name } of declared.monitors) {
     const auto = groups.autoMonitors.find((a) => a.monitor.name === name);
-    if (auto === undefined) continue;
-    const { resource } = auto;
-    const t = parsedTargets.has(index) ? parsedTargets.get(index) : rawTarget(rawMonitors[index]);
-    if (t !== resource) {
-      ctx.issues.error(
-        ['monitors', index, 'name'],
-        `"${name}" is the name of the automatic monitor of ${resource}`,
-        `rename this monitor, or add target: ${resource} to replace the automatic monitor`,
-      );
-    }
+    if (auto === undefined || replaced.get(auto.monitor)?.includes(index) === true) continue;
+    const { resource, monitor } = auto;
+    const several = groups.autoMonitors.filter((a) => a.resource === resource).length > 1;
+    ctx.issues.error(
+      ['monitors', index, 'name'],
+      `"${name}" is the name of the automatic monitor of ${resource}`,
+      several
+        ? `rename this monitor, or make it the ${monitor.type} monitor of ${resource} to replace the automatic one`
+        : `rename this monitor, or add target: ${resource} to replace the automatic monitor`,
+    );
   }
 
   // The fencing check: a declared awsfencew monitor (valid or not) replaces the automatic one.
@@ -393,8 +422,8 @@ export function compileMonitors(
   }
 
   checkAutoNames(ctx, groups);
-  for (const { resource, monitor } of groups.autoMonitors) {
-    if (!targeted.has(resource)) compiled.push(monitor);
+  for (const { monitor } of groups.autoMonitors) {
+    if (!replaced.has(monitor)) compiled.push(monitor);
   }
   if (autoFencing && input.fencing !== null) compiled.push(fencingMonitor(input.fencing, ctx.baseDir));
   return compiled;

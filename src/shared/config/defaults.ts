@@ -61,6 +61,29 @@ export const DEFAULTS = {
   awsMonitorRetries: 1,
   /** Timeout of the fencing check monitor (its interval is fencing.checkInterval). */
   fencingMonitorTimeout: '100s',
+
+  // The mirror disk (issue 5): the `md` resource and its monitors.
+  /** TCP port of the mirror connect (MDC) when `mdc` names none. */
+  mdcPort: 29051,
+  mdMode: 'sync',
+  mdRegionSize: '64K',
+  mdInitialSync: 'full',
+  mdAutoRecovery: true,
+  /** Async mode: writes queued for the peer (requests). */
+  mdQueueSize: 2048,
+  /** The seed's product: send 30 s, connect 10 s, ack 100 s. */
+  mdSendTimeout: '30s',
+  mdConnectTimeout: '10s',
+  mdAckTimeout: '100s',
+  /** Start/stop timeout of md: activation may wait for the peer's answer and flush the mirror. */
+  mdTimeout: '300s',
+  /** The md monitors read the engine's local state: cheap, so checked often. */
+  mdMonitorInterval: '10s',
+  mdMonitorTimeout: '30s',
+  /** A failed disk or a refused activation is a fact, not a sample: no retry before recovery. */
+  mdwRetries: 0,
+  /** A mirror connection may drop for a moment and reconnect: one retry before the warning-level error. */
+  mdnwRetries: 1,
 } as const;
 
 /** The recovery target meaning "this server" (the seed's LocalServer). */

@@ -105,11 +105,11 @@ const cases: ErrorCase[] = [
   },
   {
     name: 'unknown resource type',
-    yaml: edit(['        type: exec', '        type: md']),
+    yaml: edit(['        type: exec', '        type: volume']),
     path: 'groups[0].resources[0].type',
-    where: 'md',
-    message: /unknown type "md"/,
-    remedy: /known types: exec, awsvip, awseip, awsdns/,
+    where: 'volume',
+    message: /unknown type "volume"/,
+    remedy: /known types: exec, awsvip, awseip, awsdns, md$/,
   },
   {
     name: 'unknown monitor type',

@@ -327,7 +327,7 @@ const AWS_RESOURCE_MONITOR_DEFAULTS = {
 } as const;
 
 /** The watched resource exists and is of the right type. */
-function checkWatched(
+export function checkWatched(
   resource: string,
   resourceType: string,
   monitorType: string,

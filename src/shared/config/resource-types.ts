@@ -6,7 +6,7 @@
  * type-spec.ts. The core schema (`schema.ts`) builds one strict object per registered type, so a new type
  * (md, ...) is added by defining it and listing it in `RESOURCE_TYPES` / `MONITOR_TYPES`, without touching
  * the core schema or the compiler. This file holds the local types (exec, custom, pid); the AWS types are
- * in resource-types-aws.ts.
+ * in resource-types-aws.ts, the mirror disk types (md, mdw, mdnw) in resource-types-mirror.ts.
  */
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
@@ -23,6 +23,7 @@ import {
   awsVipMonitorType,
   awsVipResourceType,
 } from './resource-types-aws.ts';
+import { mdConnectMonitorType, mdMonitorType, mdResourceType } from './resource-types-mirror.ts';
 import type { MonitorTypeSpec, ResourceTypeSpec } from './type-spec.ts';
 import { defineMonitorType, defineResourceType } from './type-spec.ts';
 import type { CompiledMonitor, ExecParams } from './types.ts';
@@ -188,6 +189,7 @@ export const RESOURCE_TYPES = [
   awsVipResourceType,
   awsEipResourceType,
   awsDnsResourceType,
+  mdResourceType,
 ] as const;
 /** Every monitor type, in the order the docs list them. */
 export const MONITOR_TYPES = [
@@ -198,6 +200,8 @@ export const MONITOR_TYPES = [
   awsDnsMonitorType,
   awsAzMonitorType,
   awsFencingMonitorType,
+  mdMonitorType,
+  mdConnectMonitorType,
 ] as const;
 
 export type AnyResourceType = (typeof RESOURCE_TYPES)[number];

@@ -297,7 +297,7 @@ function resourceSchemaFor<T extends string, S extends z.ZodRawShape>(spec: Reso
      * @default every resource of the group whose type this type follows by default (exec: md, awsvip, awseip, awsdns)
      */
     dependsOn: z.array(nameSchema('resource name')).optional().describe('Resources this one needs first.'),
-    /** Start/stop timeout (duration). @default 60s for exec, 120s for awsvip and awseip, 300s for awsdns */
+    /** Start/stop timeout (duration). @default 60s for exec, 120s for awsvip and awseip, 300s for awsdns and md */
     timeout: durationSchema()
       .default(spec.defaultTimeout)
       .describe(`Start/stop timeout. Default ${spec.defaultTimeout}.`),
@@ -305,8 +305,8 @@ function resourceSchemaFor<T extends string, S extends z.ZodRawShape>(spec: Reso
     activation: activationSchema.prefault({}).describe('Activation failure policy.'),
     /** Deactivation failure policy. */
     deactivation: deactivationSchema.prefault({}).describe('Deactivation failure policy.'),
-    /** Add the type's automatic monitor (exec with async: pidw-<name>; awsvip1: awsvipw1, ...). @default true */
-    autoMonitor: z.boolean().default(true).describe('Add the automatic monitor. Default true.'),
+    /** Add the type's automatic monitors (exec with async: pidw-<name>; awsvip1: awsvipw1; md1: mdw1 and mdnw1, ...). @default true */
+    autoMonitor: z.boolean().default(true).describe('Add the automatic monitors. Default true.'),
     ...spec.params,
     /** Per-server overrides of the type's overridable keys. @default none */
     servers: serversMap(spec.type, spec.params, spec.perServerKeys),
@@ -330,7 +330,10 @@ export const RecoverySchema = strict({
    * `LocalServer` for awsazw and awsfencew; else the group of its `timing.active` resource; otherwise required.
    */
   target: z.string().min(1).optional().describe('Group, resource or LocalServer.'),
-  /** restart | failover | final-only | script | custom. @default failover; final-only when the target is LocalServer */
+  /**
+   * restart | failover | final-only | script | custom. @default failover; final-only when the target is
+   * LocalServer; on their own resource: custom for awsvipw, awseipw and awsdnsw, final-only for mdnw
+   */
   action: z
     .enum(['restart', 'failover', 'final-only', 'script', 'custom'])
     .optional()
@@ -365,13 +368,13 @@ export const RecoverySchema = strict({
     .describe('Recovery scripts.'),
   /**
    * A check that gets no answer (times out) is none (ignored) | warn | recover (an error that starts recovery).
-   * @default warn for the AWS monitors (a slow AWS endpoint must not fail a group over); recover for local
-   * checks (custom, pid).
+   * @default warn for the AWS monitors (a slow AWS endpoint must not fail a group over) and mdnw; recover
+   * for local checks (custom, pid, mdw).
    */
   noResponse: z
     .enum(['none', 'warn', 'recover'])
     .optional()
-    .describe('Default warn for AWS monitors, recover for custom and pid.'),
+    .describe('Default warn for AWS monitors and mdnw, recover for custom, pid and mdw.'),
 });
 
 /** The monitor object of one registered type: common keys (with the type's defaults) + its own keys. */
@@ -384,19 +387,22 @@ function monitorSchemaFor<T extends string, S extends z.ZodRawShape>(spec: Monit
     type: z.literal(spec.type).describe(spec.description),
     /** Free text. */
     comment: z.string().optional().describe('Free text.'),
-    /** The resource this monitor is about; it replaces that resource's automatic monitor. @default none */
+    /**
+     * The resource this monitor is about; it replaces that resource's automatic monitor (of an md resource:
+     * the one of its type, else of its name). @default none (pid, the AWS resource monitors, mdw, mdnw: their `resource`)
+     */
     target: nameSchema('resource name')
       .optional()
       .describe('Resource whose automatic monitor this replaces.'),
-    /** Check interval (duration). @default 60s (pid: 5s; AWS monitors: 100s; awsfencew: fencing.checkInterval) */
+    /** Check interval (duration). @default 60s (pid: 5s; AWS monitors: 100s; awsfencew: fencing.checkInterval; mdw, mdnw: 10s) */
     interval: durationSchema().default(d.interval).describe(`Check interval. Default ${d.interval}.`),
-    /** Time allowed for one check (duration). @default 120s (pid: 10s; AWS monitors: 100s) */
+    /** Time allowed for one check (duration). @default 120s (pid: 10s; AWS monitors: 100s; mdw, mdnw: 30s) */
     timeout: durationSchema().default(d.timeout).describe(`Check timeout. Default ${d.timeout}.`),
-    /** Failures in a row beyond the first before the monitor is in error. @default 1 (pid: 0) */
+    /** Failures in a row beyond the first before the monitor is in error. @default 1 (pid, mdw: 0) */
     retries: countSchema().default(d.retries).describe(`Retry count. Default ${d.retries}.`),
     /** Wait before the first check once the monitor applies (duration, 0s allowed). @default 0s */
     startWait: durationSchema({ allowZero: true }).default(DEFAULTS.monitorStartWait).describe('Default 0s.'),
-    /** always | { active: <resource> }. @default always (pid: active on its resource) */
+    /** always | { active: <resource> }. @default always (pid and the AWS resource monitors: active on their resource) */
     timing: TimingSchema.optional().describe('always, or { active: <resource> }. Default always.'),
     /** Recovery action. */
     recovery: RecoverySchema.prefault({}).describe('Recovery action.'),

@@ -102,6 +102,47 @@ monitors:
       node-2: { availabilityZone: us-east-1b }
 `;
 
+/**
+ * The mirror disk example of docs/configuration.md ("Example: mirror disk"; a test checks they are the
+ * same text): two servers, an md resource with every key and an exec application that follows it.
+ * Compiles without warnings.
+ */
+export const MD_YAML = `cluster:
+  name: cluster1
+  secretFile: ./cluster.secret
+  witness: { target: 10.0.3.10 }        # a third machine; see "Mirror disks and split brain" below
+servers:
+  - name: node-1
+    interconnects: ["10.0.1.10", "192.168.0.1"]   # lan1: service network; lan2: a dedicated link
+  - name: node-2
+    interconnects: ["10.0.2.10", "192.168.0.2"]
+groups:
+  - name: failover1
+    resources:
+      - name: md1
+        type: md
+        dataPath: /dev/xvdf2            # the data partition (same device name on both servers)
+        clusterPath: /dev/xvdf1         # the cluster partition: the mirror's metadata
+        mode: sync                      # sync | async (queueSize: 2048 applies to async only)
+        nbd: null                       # default: the unix socket <stateDir>/nbd/md1.sock
+        size: 10G                       # default: the data partition's size
+        regionSize: 64K
+        initialSync: full               # full | skip
+        autoRecovery: true
+        sendTimeout: 30s
+        connectTimeout: 10s
+        ackTimeout: 100s
+        mount: { device: /dev/nbd0, path: /mnt/md1, fsType: ext4, options: noatime }
+        servers:
+          node-1: { mdc: 192.168.0.1 }  # the mirror connect over lan2, TCP port 29051
+          node-2: { mdc: 192.168.0.2 }
+      - name: app1
+        type: exec                      # follows md1 by default: starts once /mnt/md1 is mounted
+        start: ./start.sh
+        stop: ./stop.sh
+monitors: []                            # mdw1 and mdnw1 are added automatically
+`;
+
 function applyEdits(base: string, replacements: readonly [string, string][]): string {
   let text = base;
   for (const [from, to] of replacements) {
@@ -119,6 +160,11 @@ export function edit(...replacements: [string, string][]): string {
 /** `AWS_YAML` with each `[from, to]` text replacement applied; throws when `from` is absent. */
 export function editAws(...replacements: [string, string][]): string {
   return applyEdits(AWS_YAML, replacements);
+}
+
+/** `MD_YAML` with each `[from, to]` text replacement applied; throws when `from` is absent. */
+export function editMd(...replacements: [string, string][]): string {
+  return applyEdits(MD_YAML, replacements);
 }
 
 /** 1-based line:col of the `nth` (0-based) occurrence of `marker` in `text`. */

@@ -4,9 +4,9 @@
  * Individually" in the seed's dialogs), its defaults, how its params compile, type-specific cross-checks
  * and, for resource types, an optional automatic monitor (as the seed adds `awsvipw` for every `awsvip`).
  *
- * The types themselves live in resource-types.ts (exec, custom, pid) and resource-types-aws.ts (awsvip,
- * awseip, awsdns and their monitors, awsazw, awsfencew); resource-types.ts lists them all in the registry
- * that the schema and the compiler read.
+ * The types themselves live in resource-types.ts (exec, custom, pid), resource-types-aws.ts (awsvip,
+ * awseip, awsdns and their monitors, awsazw, awsfencew) and resource-types-mirror.ts (md, mdw, mdnw);
+ * resource-types.ts lists them all in the registry that the schema and the compiler read.
  */
 import type { z } from 'zod';
 import type { LOCAL_SERVER } from './defaults.ts';
@@ -29,6 +29,8 @@ export type ReportFn = (
 
 /** What a resource check may know besides its own keys. */
 export interface ResourceCheckContext {
+  /** Name of the resource being checked. */
+  name: string;
   /** Name of the resource's group. */
   group: string;
   /**
@@ -36,9 +38,31 @@ export interface ResourceCheckContext {
    * servers a per-server key such as `eniId` must end up set for.
    */
   servers: readonly string[];
+  /**
+   * False when an entry of the group's `startupServers` was refused (unknown, or listed twice): `servers`
+   * then lacks what the operator meant, so a check of how many servers there are should stay quiet.
+   */
+  serversComplete: boolean;
+  /** Absolute directory of the config file (relative paths are compared resolved). */
+  baseDir: string;
   /** Reports a warning (the `report` argument reports errors). */
   warn: ReportFn;
 }
+
+/** A compiled resource and where it is declared, for checks across the resources of one type. */
+export interface DeclaredResource {
+  resource: CompiledResource;
+  /** Path of the resource entry (`groups[i].resources[j]`). */
+  path: readonly PathSeg[];
+}
+
+/** Reports a problem at an absolute path (checks across resources point into any of them). */
+export type AbsoluteReportFn = (
+  path: readonly PathSeg[],
+  message: string,
+  remedy: string,
+  pointAt?: PointAt,
+) => void;
 
 /** What a monitor check may look up about the cluster. */
 export interface MonitorCheckContext {
@@ -89,8 +113,26 @@ export interface ResourceTypeSpec<T extends string = string, S extends z.ZodRawS
     report: ReportFn,
     ctx: ResourceCheckContext,
   ): void;
-  /** The monitor added automatically for this resource, or null. */
-  autoMonitor?(resource: CompiledResource, ctx: TypeCompileContext): CompiledMonitor | null;
+  /**
+   * Params that follow from the server's place in the group rather than from the file, merged into
+   * `perServer[server]` under the written overrides for every server that can run the group (md: `peer`,
+   * the other server of the pair). `servers` are the group's valid startup servers.
+   */
+  serverParams?(server: string, servers: readonly string[]): Record<string, unknown>;
+  /**
+   * Checks across every compiled resource of this type in the cluster, after all groups are compiled
+   * (md: two volumes must not share a partition, an MDC endpoint, an NBD endpoint or a mount).
+   */
+  checkAcross?(resources: readonly DeclaredResource[], report: AbsoluteReportFn): void;
+  /**
+   * The monitors added automatically for this resource: one (exec with async: pidw-<name>; awsvip1:
+   * awsvipw1), several (md1: mdw1 and mdnw1), or none (null or []). A resource with several automatic
+   * monitors has each replaced separately (docs/configuration.md, "Automatic monitors").
+   */
+  autoMonitor?(
+    resource: CompiledResource,
+    ctx: TypeCompileContext,
+  ): CompiledMonitor | readonly CompiledMonitor[] | null;
 }
 
 /** A monitor type. */
@@ -128,9 +170,16 @@ export interface MonitorTypeSpec<T extends string = string, S extends z.ZodRawSh
   ): Record<string, unknown>;
   /**
    * The resource this monitor is about by nature (pid: the exec resource it watches). It is the default
-   * `target` (so the monitor replaces that resource's automatic one) and the default `timing.active`.
+   * `target` (so the monitor replaces that resource's automatic one) and, unless `impliedTiming` is
+   * `always`, the default `timing.active`.
    */
   impliedResource?(raw: Out<S>): string | null;
+  /**
+   * When the monitor checks its implied resource: `active` (the default: only where the resource is
+   * online, as pid and the AWS monitors do) or `always` (on every server, active or standby: md's
+   * monitors watch both copies), which is then the default timing and no mistake when written.
+   */
+  readonly impliedTiming?: 'active' | 'always';
   check?(
     raw: Out<S>,
     ctx: MonitorCheckContext,

@@ -199,6 +199,66 @@ export interface AwsAzMonitorParams {
   availabilityZone: string | null;
 }
 
+/**
+ * Where the active server serves an `md` volume over NBD: a unix socket (absolute path) or a TCP
+ * `host:port`. Null in `MdParams.nbd` means the default, `<stateDir>/nbd/<resource>.sock`, which only the
+ * daemon can resolve (the state directory is a daemon argument, not part of the config).
+ */
+export type MdNbdEndpoint = { path: string } | { host: string; port: number };
+
+/** What the `md` resource mounts on activation (real servers): `nbd-client` to `device`, then mount. */
+export interface MdMount {
+  /** `/dev/nbdN`. */
+  device: string;
+  /** Absolute mount point. */
+  path: string;
+  /** Filesystem type passed to `mount -t` (`ext4`, `xfs`, ...). */
+  fsType: string;
+  /** `mount -o` options; null = none. */
+  options: string | null;
+}
+
+/**
+ * Parameters of an `md` resource (mirror disk, issue 5 section 1) after compilation. The per-server keys
+ * (`dataPath`, `clusterPath`, `mdc`, `nbd`, `mount`) may differ in `perServer`; after
+ * `paramsFor(resource, server)` each of the group's two servers has a string `dataPath` and `clusterPath`
+ * and an `mdc` of its own, and `peer` names the other server (the compiler refuses a config where this
+ * does not hold). On a server outside the group (a third server of the cluster), `peer` is null: it
+ * holds no copy, and the md monitors have nothing to watch there.
+ */
+export interface MdParams {
+  /** The data partition: an absolute path of a file or block device. */
+  dataPath: string | null;
+  /** The cluster partition holding the volume's metadata: an absolute path of a file or block device. */
+  clusterPath: string | null;
+  /** The mirror connect (MDC) endpoint this server listens on and the peer dials (TCP). */
+  mdc: { host: string; port: number } | null;
+  /** `sync`: a write is acknowledged once durable on both copies; `async`: once durable locally. */
+  mode: 'sync' | 'async';
+  nbd: MdNbdEndpoint | null;
+  /** Volume size in bytes (a multiple of 512); null = the data partition's size. */
+  size: number | null;
+  /** Bytes per bit of the dirty bitmap (a power of two). */
+  regionSize: number;
+  /** How the first connection of two fresh copies syncs them: copy everything, or trust they are equal. */
+  initialSync: 'full' | 'skip';
+  /** Resync automatically when the peer returns (false: wait for `tandem md recover`). */
+  autoRecovery: boolean;
+  /** Async mode: writes queued for the peer before it falls back to marking regions dirty (requests). */
+  queueSize: number;
+  sendTimeoutMs: number;
+  connectTimeoutMs: number;
+  ackTimeoutMs: number;
+  mount: MdMount | null;
+  /** The other server of the group (set per server); null in the common params. */
+  peer: string | null;
+}
+
+/** Parameters of an `mdw` / `mdnw` monitor: the `md` resource it watches. */
+export interface MdMonitorParams {
+  resource: string;
+}
+
 export interface CompiledGroup {
   name: string;
   /** Servers that may run the group, in failover priority order. */

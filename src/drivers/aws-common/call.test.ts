@@ -1,14 +1,20 @@
-// Unit tests of the AWS call helpers shared by the awsvip and awseip drivers: the 90% budget, the mapping of
-// each AwsCallError kind to a table's codes (resource vs monitor, noResponse picking 9 or 109), remedies by
-// AWS error code, and the VIP-inside-a-CIDR arithmetic.
+// Unit tests of the AWS call helpers shared by the AWS drivers: the 90% budget, the classification of each
+// AwsCallError kind, the mapping to a table's codes (resource vs monitor, noResponse picking 9 or 109) and
+// remedies by AWS error code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AwsCallError } from '../../aws/errors.ts';
 import { ResourceError } from '../../shared/errors.ts';
 import { NoResponseError } from '../messages.ts';
-import { allOrFirstError, awsFailure, CallBudget, type AwsFailureSpec } from './aws-call.ts';
-import { AWSVIPW_MESSAGES } from './errors.ts';
-import { cidrContains } from './params.ts';
+import { AWSVIPW_MESSAGES } from '../awsvip/errors.ts';
+import {
+  allOrFirstError,
+  awsFailure,
+  awsFailureOf,
+  CallBudget,
+  sentence,
+  type AwsFailureSpec,
+} from './call.ts';
 
 function spec(noResponse: 'none' | 'warn' | 'recover' | null): AwsFailureSpec<typeof AWSVIPW_MESSAGES> {
   return {
@@ -30,7 +36,7 @@ const err = (kind: AwsCallError['kind'], awsCode: string | null, awsMessage: str
 
 void test('the budget is 90% of the timeout; a spent budget is a no-answer naming the operation', () => {
   let now = 1_000;
-  const b = new CallBudget(2_000, new AbortController().signal, () => now);
+  const b = new CallBudget(2_000, new AbortController().signal, { now: () => now });
   assert.equal(b.totalMs, 1_800);
   assert.equal(b.options('ec2', 'ReplaceRoute').timeoutMs, 1_800);
   now += 1_000;
@@ -111,13 +117,44 @@ void test('allOrFirstError waits for every call and reports the first failure in
   assert.deepEqual(await allOrFirstError([Promise.resolve(1), Promise.resolve('a')]), [1, 'a']);
 });
 
-void test('cidrContains', () => {
-  assert.equal(cidrContains('10.0.0.0/16', '10.0.5.20'), true);
-  assert.equal(cidrContains('10.0.0.0/16', '10.1.0.20'), false);
-  assert.equal(cidrContains('10.0.0.0/8', '10.255.255.255'), true);
-  assert.equal(cidrContains('0.0.0.0/0', '1.2.3.4'), true);
-  assert.equal(cidrContains('10.1.0.20/32', '10.1.0.20'), true);
-  assert.equal(cidrContains('10.0.0.1/24', '10.0.0.200'), true); // host bits in the base are ignored
-  assert.equal(cidrContains('bad', '10.0.0.1'), false);
-  assert.equal(cidrContains('10.0.0.0/33', '10.0.0.1'), false);
+void test('awsFailureOf: one classification; an abort is no-answer, anything else a bug (null)', () => {
+  const signal = new AbortController().signal;
+  assert.equal(awsFailureOf(err('answered', 'X', 'bad'), signal)?.kind, 'failed');
+  assert.equal(awsFailureOf(err('access', null, 'no region'), signal)?.kind, 'access');
+  const busy = awsFailureOf(err('unavailable', 'Throttling', 'slow down'), signal);
+  assert.deepEqual(
+    busy && { kind: busy.kind, text: busy.text, throttled: busy.kind === 'no-answer' && busy.throttled },
+    {
+      kind: 'no-answer',
+      text: 'ec2 DescribeRouteTables: Throttling: slow down (throttled or unavailable)',
+      throttled: true,
+    },
+  );
+  const none = awsFailureOf(err('no-answer', null, 'no answer within 900 ms'), signal);
+  assert.equal(none?.text, 'ec2 DescribeRouteTables: no answer within 900 ms (no answer)');
+  assert.equal(awsFailureOf(new Error('bug'), signal), null);
+  const ac = new AbortController();
+  ac.abort();
+  assert.equal(awsFailureOf(new Error('aborted'), ac.signal)?.kind, 'no-answer');
+});
+
+void test('sentence ends a text with one full stop', () => {
+  assert.equal(sentence('no answer'), 'no answer.');
+  assert.equal(sentence(' done. '), 'done.');
+  assert.equal(sentence('really?'), 'really?');
+});
+
+void test('the budget share can be the whole timeout; sleep ends with the budget or the signal', async () => {
+  const ac = new AbortController();
+  const whole = new CallBudget(40, ac.signal, { share: 1 });
+  assert.equal(whole.totalMs, 40);
+  assert.equal(whole.callOptions().signal, ac.signal);
+  assert.equal(await whole.sleep(5), true);
+  assert.equal(await whole.sleep(1_000), false); // cut at the end of the budget
+  assert.equal(whole.expired, true);
+  assert.equal(whole.callOptions().timeoutMs, 1);
+  const other = new CallBudget(10_000, ac.signal);
+  setTimeout(() => ac.abort(), 5);
+  assert.equal(await other.sleep(5_000), false);
+  assert.equal(other.expired, true);
 });

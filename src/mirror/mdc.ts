@@ -1,0 +1,356 @@
+/**
+ * The mirror connect protocol (MDC, issue 5 section 2): framed messages over one TCP connection between the
+ * two servers of a mirror volume.
+ *
+ * Frame: type u8 | payload length u32 (big-endian) | payload. Handshake, symmetric (both sides send first):
+ * `HELLO` { version, cluster, volumeId, server, nonce } then, once the peer's HELLO is in, `AUTH`
+ * { mac = HMAC-SHA256(key, "tandem mdc auth" | cluster | volumeId | own nonce | peer nonce) }. The key is
+ * HKDF-SHA256 of the cluster secret (salt: the cluster name, info "tandem mdc"), so a peer with another
+ * cluster's secret cannot produce the MAC, and both nonces make an old handshake useless. A peer of another
+ * cluster or another volume, or with a bad MAC, is sent `REFUSE` with the reason and dropped; the reason is
+ * logged on both sides.
+ */
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Logger } from '../ports/logger.ts';
+
+export const MDC_PROTOCOL_VERSION = 1;
+/** Largest frame accepted (a resync block or a write is at most a few MiB). */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+export const MsgType = {
+  hello: 1,
+  auth: 2,
+  refuse: 3,
+  meta: 10,
+  write: 11,
+  ack: 12,
+  flush: 13,
+  flushAck: 14,
+  resyncBlock: 15,
+  resyncDone: 16,
+  ping: 18,
+  pong: 19,
+  recover: 20,
+} as const;
+export type MsgType = (typeof MsgType)[keyof typeof MsgType];
+
+/** Derives the MDC key from the cluster secret (HKDF-SHA256, label "tandem mdc"). */
+export function mdcKey(secret: Buffer | string, clusterName: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, clusterName, 'tandem mdc', 32));
+}
+
+function authMac(key: Buffer, cluster: string, volumeId: string, own: Buffer, peer: Buffer): Buffer {
+  return createHmac('sha256', key)
+    .update('tandem mdc auth\0')
+    .update(cluster + '\0' + volumeId + '\0')
+    .update(own)
+    .update(peer)
+    .digest();
+}
+
+/** A write or a resync block: `seq` (0 for blocks), byte offset, FUA flag, data. */
+export interface DataMsg {
+  seq: number;
+  offset: number;
+  fua: boolean;
+  data: Buffer;
+}
+
+export function encodeData(m: DataMsg): Buffer {
+  const h = Buffer.alloc(13);
+  h.writeUInt32BE(m.seq >>> 0, 0);
+  h.writeDoubleBE(m.offset, 4);
+  h.writeUInt8(m.fua ? 1 : 0, 12);
+  return Buffer.concat([h, m.data]);
+}
+
+export function decodeData(p: Buffer): DataMsg {
+  if (p.length < 13) throw new RangeError('data message shorter than its header');
+  return {
+    seq: p.readUInt32BE(0),
+    offset: p.readDoubleBE(4),
+    fua: p.readUInt8(12) === 1,
+    data: p.subarray(13),
+  };
+}
+
+export function encodeSeq(seq: number, status = 0): Buffer {
+  const b = Buffer.alloc(5);
+  b.writeUInt32BE(seq >>> 0, 0);
+  b.writeUInt8(status, 4);
+  return b;
+}
+
+export function decodeSeq(p: Buffer): { seq: number; status: number } {
+  return { seq: p.readUInt32BE(0), status: p.length > 4 ? p.readUInt8(4) : 0 };
+}
+
+/** Who is on the other end, after a successful handshake. */
+export interface PeerHello {
+  readonly server: string;
+  readonly cluster: string;
+  readonly volumeId: string;
+}
+
+/** Why a handshake failed; `code` is stable. */
+export class MdcRefusedError extends Error {
+  readonly code:
+    | 'MDC_AUTH_FAILED'
+    | 'MDC_WRONG_CLUSTER'
+    | 'MDC_WRONG_VOLUME'
+    | 'MDC_PROTOCOL'
+    | 'MDC_TIMEOUT'
+    | 'MDC_REFUSED_BY_PEER';
+  constructor(code: MdcRefusedError['code'], message: string) {
+    super(message);
+    this.name = 'MdcRefusedError';
+    this.code = code;
+  }
+}
+
+/**
+ * One authenticated MDC connection. Messages are delivered in order to `onMessage`; `onClose` runs once,
+ * when the socket closes for any reason.
+ */
+export class MdcConnection {
+  readonly peer: PeerHello;
+  readonly #socket: Socket;
+  #onMessage: (type: number, payload: Buffer) => void = () => undefined;
+  #onClose: (err?: Error) => void = () => undefined;
+  #closed = false;
+  /** Frames that arrived before `start` (the peer sends its meta right after the handshake). */
+  #pending: [number, Buffer][] | null = [];
+  #closeErr: { err?: Error } | null = null;
+
+  constructor(socket: Socket, peer: PeerHello, rest: FrameReader) {
+    this.#socket = socket;
+    this.peer = peer;
+    rest.onFrame = (t, p) => {
+      if (this.#pending !== null) this.#pending.push([t, p]);
+      else if (!this.#closed) this.#onMessage(t, p);
+    };
+    rest.onError = (err) => this.close(err);
+    socket.on('close', () => this.#finish());
+    socket.on('error', (err) => this.#finish(err));
+  }
+
+  /** Sets the handlers; frames that arrived since the handshake are delivered now. */
+  start(onMessage: (type: number, payload: Buffer) => void, onClose: (err?: Error) => void): void {
+    this.#onMessage = onMessage;
+    this.#onClose = onClose;
+    const pending = this.#pending ?? [];
+    this.#pending = null;
+    for (const [t, p] of pending) if (!this.#closed || this.#closeErr !== null) onMessage(t, p);
+    if (this.#closeErr !== null) onClose(this.#closeErr.err);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Queues a frame; false if the connection is closed. */
+  send(type: number, payload: Buffer = Buffer.alloc(0)): boolean {
+    if (this.#closed) return false;
+    const h = Buffer.alloc(5);
+    h.writeUInt8(type, 0);
+    h.writeUInt32BE(payload.length, 1);
+    this.#socket.write(h);
+    if (payload.length > 0) this.#socket.write(payload);
+    return true;
+  }
+
+  sendJson(type: number, value: unknown): boolean {
+    return this.send(type, Buffer.from(JSON.stringify(value), 'utf8'));
+  }
+
+  /** Bytes queued in the socket (backpressure). */
+  get bufferedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  close(err?: Error): void {
+    this.#socket.destroy();
+    this.#finish(err);
+  }
+
+  #finish(err?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    if (this.#pending !== null) this.#closeErr = err === undefined ? {} : { err };
+    else this.#onClose(err);
+  }
+}
+
+/** Splits the byte stream into frames. */
+export class FrameReader {
+  #buf: Buffer = Buffer.alloc(0);
+  onFrame: (type: number, payload: Buffer) => void = () => undefined;
+  onError: (err: Error) => void = () => undefined;
+
+  push(chunk: Buffer): void {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    while (this.#buf.length >= 5) {
+      const len = this.#buf.readUInt32BE(1);
+      if (len > MAX_FRAME_BYTES) {
+        this.onError(new MdcRefusedError('MDC_PROTOCOL', `frame of ${len} bytes exceeds the limit`));
+        this.#buf = Buffer.alloc(0);
+        return;
+      }
+      if (this.#buf.length < 5 + len) return;
+      const type = this.#buf.readUInt8(0);
+      const payload = this.#buf.subarray(5, 5 + len);
+      this.#buf = this.#buf.subarray(5 + len);
+      this.onFrame(type, payload);
+    }
+  }
+}
+
+export interface HandshakeOptions {
+  readonly key: Buffer;
+  readonly clusterName: string;
+  readonly volumeId: string;
+  readonly server: string;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * Runs the symmetric handshake on a connected socket. Resolves with the authenticated connection, or
+ * rejects with `MdcRefusedError` (after telling the peer why and closing the socket).
+ */
+export function handshake(socket: Socket, o: HandshakeOptions): Promise<MdcConnection> {
+  return new Promise((resolve, reject) => {
+    const reader = new FrameReader();
+    const nonce = randomBytes(32);
+    let peerHello: (PeerHello & { nonce: Buffer }) | null = null;
+    let done = false;
+    const sendRaw = (type: number, payload: Buffer): void => {
+      const h = Buffer.alloc(5);
+      h.writeUInt8(type, 0);
+      h.writeUInt32BE(payload.length, 1);
+      socket.write(Buffer.concat([h, payload]));
+    };
+    const fail = (err: MdcRefusedError, tellPeer: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      o.log.warn(
+        { volume: o.volumeId, code: err.code, remote: socket.remoteAddress },
+        `mirror connection refused: ${err.message}`,
+      );
+      if (tellPeer && !socket.destroyed) {
+        sendRaw(MsgType.refuse, Buffer.from(JSON.stringify({ code: err.code, why: err.message })));
+        socket.end();
+        setTimeout(() => socket.destroy(), 200).unref();
+      } else socket.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => fail(new MdcRefusedError('MDC_TIMEOUT', `no handshake within ${o.timeoutMs} ms`), false),
+      o.timeoutMs,
+    );
+    const onData = (c: Buffer): void => reader.push(c);
+    const onEnd = (): void =>
+      fail(new MdcRefusedError('MDC_PROTOCOL', 'the peer closed the connection during the handshake'), false);
+    socket.on('data', onData);
+    socket.on('close', onEnd);
+    socket.on('error', onEnd);
+    reader.onError = (err) => fail(err as MdcRefusedError, true);
+    reader.onFrame = (type, payload) => {
+      if (done) return;
+      try {
+        if (type === MsgType.refuse) {
+          const r = JSON.parse(payload.toString('utf8')) as { code: string; why: string };
+          return fail(
+            new MdcRefusedError('MDC_REFUSED_BY_PEER', `the peer refused: ${r.why} (${r.code})`),
+            false,
+          );
+        }
+        if (type === MsgType.hello && peerHello === null) {
+          const h = JSON.parse(payload.toString('utf8')) as {
+            version: number;
+            cluster: string;
+            volumeId: string;
+            server: string;
+            nonce: string;
+          };
+          if (h.version !== MDC_PROTOCOL_VERSION) {
+            return fail(
+              new MdcRefusedError(
+                'MDC_PROTOCOL',
+                `peer speaks MDC protocol version ${h.version}, this server ${MDC_PROTOCOL_VERSION}`,
+              ),
+              true,
+            );
+          }
+          if (h.cluster !== o.clusterName) {
+            return fail(
+              new MdcRefusedError(
+                'MDC_WRONG_CLUSTER',
+                `peer ${h.server} belongs to cluster ${h.cluster}, not ${o.clusterName}`,
+              ),
+              true,
+            );
+          }
+          if (h.volumeId !== o.volumeId) {
+            return fail(
+              new MdcRefusedError(
+                'MDC_WRONG_VOLUME',
+                `peer ${h.server} offers volume ${h.volumeId}, this server expects ${o.volumeId}`,
+              ),
+              true,
+            );
+          }
+          peerHello = {
+            cluster: h.cluster,
+            volumeId: h.volumeId,
+            server: h.server,
+            nonce: Buffer.from(h.nonce, 'hex'),
+          };
+          sendRaw(MsgType.auth, authMac(o.key, o.clusterName, o.volumeId, nonce, peerHello.nonce));
+          return;
+        }
+        if (type === MsgType.auth && peerHello !== null) {
+          const want = authMac(o.key, o.clusterName, o.volumeId, peerHello.nonce, nonce);
+          if (payload.length !== want.length || !timingSafeEqual(payload, want)) {
+            return fail(
+              new MdcRefusedError(
+                'MDC_AUTH_FAILED',
+                `peer ${peerHello.server} failed authentication (another cluster secret?)`,
+              ),
+              true,
+            );
+          }
+          done = true;
+          clearTimeout(timer);
+          socket.off('close', onEnd);
+          socket.off('error', onEnd);
+          const { nonce: _n, ...peer } = peerHello;
+          const conn = new MdcConnection(socket, peer, reader);
+          resolve(conn);
+          return;
+        }
+        fail(new MdcRefusedError('MDC_PROTOCOL', `unexpected message ${type} during the handshake`), true);
+      } catch (err) {
+        fail(
+          new MdcRefusedError('MDC_PROTOCOL', `malformed handshake message: ${(err as Error).message}`),
+          true,
+        );
+      }
+    };
+    sendRaw(
+      MsgType.hello,
+      Buffer.from(
+        JSON.stringify({
+          version: MDC_PROTOCOL_VERSION,
+          cluster: o.clusterName,
+          volumeId: o.volumeId,
+          server: o.server,
+          nonce: nonce.toString('hex'),
+        }),
+      ),
+    );
+  });
+}

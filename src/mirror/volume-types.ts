@@ -1,0 +1,76 @@
+/**
+ * The public contract of a mirror volume (issue 5 section 2) as the daemon, the md driver and the API use
+ * it: the options `MirrorVolume.open` takes, the status it reports, and the error its refusals raise.
+ * volume.ts re-exports all of it; import from there.
+ */
+import type { Logger } from '../ports/logger.ts';
+import type { Generations } from './core/generations.ts';
+import type { MirrorRefusal } from './core/messages.ts';
+import type { CopyState, Role, VolumeState } from './core/volume-state.ts';
+
+export interface MirrorVolumeOptions {
+  readonly name: string;
+  readonly volumeId: string;
+  readonly dataPath: string;
+  readonly clusterPath: string;
+  /** Bytes; default the data partition's size. */
+  readonly size?: number;
+  readonly regionSize?: number;
+  readonly mode: 'sync' | 'async';
+  /** `full` (default): fresh copies are synced in full on first activation; `skip`: they start identical. */
+  readonly initialSync?: 'full' | 'skip';
+  readonly queueSize: number;
+  /** Silence on the mirror connection after which the peer counts as lost; PINGs go every tenth of it. */
+  readonly sendTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly ackTimeoutMs: number;
+  /** Delay between connection attempts (default 500 ms). */
+  readonly retryMs?: number;
+  readonly self: { readonly name: string; readonly mdc: string };
+  readonly peer: { readonly name: string; readonly mdc: string };
+  readonly secret: Buffer | string;
+  readonly clusterName: string;
+  readonly log: Logger;
+  /** Monotonic milliseconds. */
+  readonly now: () => number;
+  /** Random bytes (generation ids). */
+  readonly random: (bytes: number) => Buffer;
+}
+
+/** An activation refused by the state machine (named code, message, remedy). */
+export class MirrorRefusedError extends Error {
+  readonly code: string;
+  readonly remedy: string;
+  constructor(r: MirrorRefusal) {
+    super(r.message);
+    this.name = 'MirrorRefusedError';
+    this.code = r.code;
+    this.remedy = r.remedy;
+  }
+}
+
+export interface MirrorStatus {
+  readonly name: string;
+  readonly role: Role;
+  /**
+   * This copy: `UpToDate`, `Consistent` (opened without its peer: whether the peer wrote since they were
+   * last connected is unknown, so activation needs the peer or `force`), `Outdated`, `Inconsistent`,
+   * `SplitBrain`.
+   */
+  readonly local: CopyState;
+  /** The peer's copy as last known: `Unknown` while disconnected, unless recorded as `Outdated`. */
+  readonly peer: CopyState;
+  readonly connection: VolumeState['connection'];
+  readonly dirtyBytes: number;
+  readonly resync: {
+    doneBytes: number;
+    totalBytes: number;
+    rateBytesPerSec: number;
+    etaSec: number | null;
+  } | null;
+  readonly asyncQueueDepth: number;
+  readonly generations: Generations;
+  /** Total bytes sent as resync blocks since open (tests count them against the regions written). */
+  readonly resyncBytesSent: number;
+  readonly lastDecision: string | null;
+}

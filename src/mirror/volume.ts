@@ -1,0 +1,588 @@
+/**
+ * The live mirror volume of one server (issue 5 section 2): the data partition, its metadata, the MDC link
+ * to the peer, and the state machine of src/mirror/core/volume-state.ts. Events go through one serialized
+ * queue (`#dispatch`): the reducer decides, then the actions are carried out in order (persist before send).
+ *
+ * Writes (primary only, through the BlockBackend `promote` returns): the regions a write touches are marked
+ * in the dirty bitmap and the bitmap is persisted BEFORE the write starts whenever a bit is newly set, so a
+ * crash of the primary leaves every region that may differ on record. The local write and the message to
+ * the peer then go out together; sync mode resolves when both are done (FUA: durable on both), async mode
+ * after the local write, with at most `queueSize` writes awaiting the peer's ack (beyond that the region
+ * just stays dirty for the next resync). A bit is cleared once the peer has acknowledged every write to its
+ * region. When the peer is lost, unacknowledged writes complete locally and their regions stay dirty.
+ *
+ * Going alone: when the peer is lost, writes waiting for its ack complete only after the state machine
+ * has persisted the new generation and `peerOutdated` (volume-state.ts), and so do writes started while
+ * that is being persisted: no write is acknowledged alone before this copy has recorded that it is the
+ * newer one. A copy opened without its peer is `Consistent` until they connect; `promote` can wait for
+ * the peer (`waitForPeerMs`) instead of refusing at once.
+ *
+ * The connection (dialing, handshake, keepalive) is link.ts; the resync's copy loop is resync.ts (the
+ * source side drives: the regions dirty on either side, or all when the generations say full).
+ */
+import { open as openFile, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { BackendError, type BlockBackend } from '../nbd/types.ts';
+import { DEFAULT_REGION_SIZE, DirtyBitmap } from './core/bitmap.ts';
+import { initialGenerations, JUST_CREATED, type Generations } from './core/generations.ts';
+import {
+  CLEAN_FLAGS,
+  initVolumeState,
+  isReplicating,
+  resyncStatus,
+  step,
+  type PeerInfo,
+  type VolumeAction,
+  type VolumeEvent,
+  type VolumeState,
+} from './core/volume-state.ts';
+import { MetadataStore, type MirrorMeta } from './metadata.ts';
+import { decodeData, decodeSeq, encodeData, encodeSeq, mdcKey, MsgType, type MdcConnection } from './mdc.ts';
+import { MirrorLink } from './link.ts';
+import { copyRegions, RegionActivity } from './resync.ts';
+import { Replica } from './replica.ts';
+import { ActiveVolume, type VolumeIo } from './active-volume.ts';
+import { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
+
+export { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
+
+interface PendingAck {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  regions: { first: number; last: number };
+  timer: NodeJS.Timeout;
+}
+
+export class MirrorVolume implements VolumeIo {
+  readonly name: string;
+  readonly size: number;
+  readonly #o: MirrorVolumeOptions;
+  readonly #data: FileHandle;
+  readonly #meta: MetadataStore;
+  readonly #bitmap: DirtyBitmap;
+  readonly #key: Buffer;
+  #state: VolumeState;
+  #link: MirrorLink | null = null;
+  #peerBitmap: DirtyBitmap | null = null;
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+  #seq = 1;
+  #acks = new Map<number, PendingAck>();
+  #flushes = new Map<number, () => void>();
+  readonly #activity = new RegionActivity();
+  readonly #replica: Replica;
+  #resyncing = false;
+  #resyncBytes = 0;
+  #backend: ActiveVolume | null = null;
+  /** Called after every state change (promote's wait for the peer). */
+  readonly #watchers = new Set<() => void>();
+
+  private constructor(o: MirrorVolumeOptions, data: FileHandle, meta: MetadataStore, m: MirrorMeta) {
+    this.#o = o;
+    this.name = o.name;
+    this.size = m.size;
+    this.#data = data;
+    this.#meta = meta;
+    this.#bitmap = m.bitmap;
+    this.#key = mdcKey(o.secret, o.clusterName);
+    this.#replica = new Replica({
+      volume: o.name,
+      data,
+      log: o.log,
+      isPrimary: () => this.#state.role === 'primary',
+    });
+    this.#state = initVolumeState({
+      name: o.name,
+      server: o.self.name,
+      peerServer: o.peer.name,
+      volumeId: o.volumeId,
+      size: m.size,
+      generations: m.generations,
+      flags: m.flags,
+      dirtyBytes: m.bitmap.dirtyBytes(),
+    });
+  }
+
+  /** Opens the copy (creating its metadata on a blank cluster partition), listens and dials the peer. */
+  static async open(o: MirrorVolumeOptions): Promise<MirrorVolume> {
+    const data = await openFile(o.dataPath, 'r+');
+    try {
+      const size = o.size ?? (await stat(o.dataPath)).size;
+      const regionSize = o.regionSize ?? DEFAULT_REGION_SIZE;
+      const initial =
+        o.initialSync === 'skip'
+          ? createHash('sha256').update(`tandem md initial ${o.volumeId}`).digest('hex').slice(0, 16)
+          : JUST_CREATED;
+      const { store, meta } = await MetadataStore.open(
+        o.clusterPath,
+        { volumeId: o.volumeId, size, regionSize },
+        () => ({
+          volumeId: o.volumeId,
+          size,
+          regionSize,
+          generations: initialGenerations(initial),
+          flags: CLEAN_FLAGS,
+          bitmap: new DirtyBitmap(size, regionSize),
+        }),
+      );
+      const v = new MirrorVolume(o, data, store, meta);
+      try {
+        v.#link = await MirrorLink.open({
+          volume: o.name,
+          volumeId: o.volumeId,
+          clusterName: o.clusterName,
+          key: v.#key,
+          self: o.self,
+          peer: o.peer,
+          connectTimeoutMs: o.connectTimeoutMs,
+          sendTimeoutMs: o.sendTimeoutMs,
+          retryMs: o.retryMs ?? 500,
+          log: o.log,
+          mayDial: () => !v.#state.flags.broken,
+          onUp: (conn) => v.#onUp(conn),
+          onMessage: (conn, t, p) => v.#onMessage(conn, t, p),
+          onDown: (conn) => v.#onDown(conn),
+        });
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+      return v;
+    } catch (err) {
+      await data.close();
+      throw err;
+    }
+  }
+
+  /** The MDC address actually listened on (host:port; useful with port 0). */
+  get mdcAddress(): string {
+    return this.#link?.address ?? this.#o.self.mdc;
+  }
+
+  get #conn(): MdcConnection | null {
+    return this.#link?.conn ?? null;
+  }
+
+  status(): MirrorStatus {
+    const s = this.#state;
+    return {
+      name: s.name,
+      role: s.role,
+      local: s.local,
+      peer: s.peer,
+      connection: s.connection,
+      dirtyBytes: this.#bitmap.dirtyBytes(),
+      resync: resyncStatus(s, this.#o.now()),
+      asyncQueueDepth: this.#o.mode === 'async' ? this.#acks.size : 0,
+      generations: s.generations,
+      resyncBytesSent: this.#resyncBytes,
+      lastDecision: s.lastDecision === null ? null : `${s.lastDecision.kind}: ${s.lastDecision.why}`,
+    };
+  }
+
+  /**
+   * Activates the copy; resolves with the block device to serve, or rejects with MirrorRefusedError.
+   * `force` activates a copy that is not known to be the latest (the operator accepts losing what only the
+   * peer holds). `waitForPeerMs`: when the copy's freshness is unknown (`Consistent`, opened without its
+   * peer), first wait up to that long for the peer to connect and the copies to be compared, as DRBD waits
+   * for its peer at startup (wfc-timeout); without it such a copy is refused at once (MD_PEER_UNKNOWN).
+   */
+  async promote(opts: { force?: boolean; waitForPeerMs?: number } = {}): Promise<BlockBackend> {
+    const waitMs = opts.waitForPeerMs ?? 0;
+    if (opts.force !== true && waitMs > 0) {
+      await this.#waitFor(
+        () => this.#state.local !== 'Consistent' || this.#state.connection.kind !== 'Disconnected',
+        waitMs,
+      );
+    }
+    const acts = await this.#dispatch({
+      type: 'promote',
+      nowMs: this.#o.now(),
+      force: opts.force === true,
+      newId: this.#newId(),
+    });
+    const r = acts.find((a) => a.type === 'refuse');
+    if (r !== undefined && r.type === 'refuse') throw new MirrorRefusedError(r.refusal);
+    this.#backend ??= new ActiveVolume(this);
+    return this.#backend;
+  }
+
+  async demote(): Promise<void> {
+    this.#backend?.retire();
+    this.#backend = null;
+    await this.#dispatch({ type: 'demote', nowMs: this.#o.now() });
+  }
+
+  async break(): Promise<void> {
+    await this.#dispatch({ type: 'break', nowMs: this.#o.now(), newId: this.#newId() });
+  }
+
+  /** `recover --source`: `local` keeps this copy, `peer` overwrites it from the peer. */
+  async recover(source: 'local' | 'peer'): Promise<void> {
+    const acts = await this.#dispatch({
+      type: 'recover',
+      nowMs: this.#o.now(),
+      source,
+      newId: this.#newId(),
+    });
+    const r = acts.find((a) => a.type === 'refuse');
+    if (r !== undefined && r.type === 'refuse') throw new MirrorRefusedError(r.refusal);
+    this.#link?.dial();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#backend?.retire();
+    for (const w of this.#watchers) w();
+    await this.#link?.close();
+    await this.#queue.catch(() => undefined);
+    await this.#meta.save(this.#snapshot()).catch(() => undefined);
+    await this.#meta.close();
+    await this.#data.close();
+  }
+
+  #newId(): string {
+    return this.#o.random(8).toString('hex');
+  }
+
+  #snapshot(): MirrorMeta {
+    return {
+      volumeId: this.#o.volumeId,
+      size: this.size,
+      regionSize: this.#bitmap.regionSize,
+      generations: this.#state.generations,
+      flags: this.#state.flags,
+      bitmap: this.#bitmap.clone(),
+    };
+  }
+
+  #info(): PeerInfo {
+    const s = this.#state;
+    return {
+      volumeId: s.volumeId,
+      size: s.size,
+      generations: s.generations,
+      flags: s.flags,
+      role: s.role,
+      dirtyBytes: this.#bitmap.dirtyBytes(),
+    };
+  }
+
+  /** Feeds one event through the reducer and carries out its actions; events are strictly serialized. */
+  #dispatch(event: VolumeEvent): Promise<readonly VolumeAction[]> {
+    const run = async (): Promise<readonly VolumeAction[]> => {
+      const r = step(this.#state, event);
+      this.#state = r.state;
+      for (const a of r.actions) await this.#act(a);
+      for (const w of this.#watchers) w();
+      return r.actions;
+    };
+    const p = this.#queue.then(run);
+    this.#queue = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  /** Resolves once `cond` holds (checked after every state change), after `timeoutMs`, or on close. */
+  #waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#watchers.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.#closed || cond()) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#watchers.add(check);
+      check();
+    });
+  }
+
+  async #act(a: VolumeAction): Promise<void> {
+    const log = this.#o.log;
+    switch (a.type) {
+      case 'persist':
+        await this.#meta.save(this.#snapshot());
+        break;
+      case 'send-meta':
+        this.#conn?.sendJson(MsgType.meta, { info: this.#info() });
+        break;
+      case 'start-resync':
+        void this.#runResync(a.full).catch((err: unknown) =>
+          this.#o.log.error(
+            { volume: this.name, err: (err as Error).message },
+            'mirror recovery failed; it restarts on the next connect',
+          ),
+        );
+        break;
+      case 'send-resync-done':
+        this.#conn?.sendJson(MsgType.resyncDone, { generations: a.generations });
+        break;
+      case 'send-recover':
+        this.#conn?.send(MsgType.recover);
+        break;
+      case 'disconnect':
+        this.#conn?.close();
+        break;
+      case 'refuse':
+        log.warn({ volume: this.name, code: a.refusal.code }, a.refusal.message);
+        break;
+      case 'log':
+        log[a.level]({ volume: this.name }, a.message);
+        break;
+    }
+  }
+
+  // ---- the connection (link.ts calls these) ----
+
+  #onUp(conn: MdcConnection): void {
+    this.#peerBitmap = null;
+    conn.sendJson(MsgType.meta, {
+      info: this.#info(),
+      bitmap: Buffer.from(this.#bitmap.serialize()).toString('base64'),
+    });
+  }
+
+  #onDown(conn: MdcConnection): Promise<unknown> {
+    this.#resyncing = false;
+    // Taken now: a new connection's writes must not be completed by this loss.
+    const acks = [...this.#acks.values()];
+    const flushes = [...this.#flushes.values()];
+    this.#acks.clear();
+    this.#flushes.clear();
+    for (const a of acks) clearTimeout(a.timer);
+    this.#o.log.info({ volume: this.name, peer: conn.peer.server }, 'mirror connection closed');
+    // Writes waiting for the peer complete locally (their regions stay dirty, already persisted), but only
+    // once peer-lost has persisted that this copy goes on alone: none is acknowledged before that.
+    // If that cannot be persisted (cluster partition failing), they fail rather than be acknowledged.
+    const release = (err: Error | null): void => {
+      for (const a of acks) {
+        this.#regionsDone(a.regions, false);
+        if (err === null) a.resolve();
+        else a.reject(err);
+      }
+      for (const f of flushes) f();
+    };
+    if (this.#closed) {
+      // The volume is closing, not going on alone: no new generation, no peerOutdated (the peer may well
+      // take over now). Writes the peer did not acknowledge are not acknowledged either.
+      release(new BackendError('ESHUTDOWN', `volume ${this.name} was closed before the peer acknowledged`));
+      return Promise.resolve();
+    }
+    return this.#dispatch({ type: 'peer-lost', nowMs: this.#o.now(), newId: this.#newId() }).then(
+      () => release(null),
+      (err: unknown) => {
+        release(
+          new BackendError(
+            'EIO',
+            `volume ${this.name}: peer lost and the metadata could not be saved: ${(err as Error).message}`,
+            { cause: err },
+          ),
+        );
+        throw err;
+      },
+    );
+  }
+
+  #onMessage(conn: MdcConnection, type: number, p: Buffer): void {
+    try {
+      switch (type) {
+        case MsgType.meta: {
+          const m = JSON.parse(p.toString('utf8')) as { info: PeerInfo; bitmap?: string };
+          const first = this.#peerBitmap === null && m.bitmap !== undefined;
+          if (m.bitmap !== undefined) {
+            this.#peerBitmap = DirtyBitmap.deserialize(
+              this.size,
+              this.#bitmap.regionSize,
+              Buffer.from(m.bitmap, 'base64'),
+            );
+          }
+          void this.#dispatch({
+            type: first ? 'peer-connected' : 'peer-meta',
+            nowMs: this.#o.now(),
+            peer: m.info,
+            newId: this.#newId(),
+          });
+          break;
+        }
+        case MsgType.write:
+        case MsgType.resyncBlock: {
+          this.#replica.apply(conn, type, decodeData(p));
+          break;
+        }
+        case MsgType.ack: {
+          const { seq } = decodeSeq(p);
+          const a = this.#acks.get(seq);
+          if (a !== undefined) {
+            this.#acks.delete(seq);
+            clearTimeout(a.timer);
+            this.#regionsDone(a.regions, true);
+            a.resolve();
+          }
+          break;
+        }
+        case MsgType.flush:
+          this.#replica.afterDurable(conn, () => conn.send(MsgType.flushAck, p));
+          break;
+        case MsgType.flushAck: {
+          const f = this.#flushes.get(decodeSeq(p).seq);
+          this.#flushes.delete(decodeSeq(p).seq);
+          f?.();
+          break;
+        }
+        case MsgType.resyncDone: {
+          const m = JSON.parse(p.toString('utf8')) as { generations: Generations };
+          this.#replica.afterDurable(conn, () =>
+            this.#dispatch({ type: 'resync-done', nowMs: this.#o.now(), generations: m.generations }),
+          );
+          break;
+        }
+        case MsgType.recover:
+          void this.#dispatch({
+            type: 'recover',
+            nowMs: this.#o.now(),
+            source: 'peer',
+            newId: this.#newId(),
+          });
+          break;
+        default:
+          break;
+      }
+    } catch (err) {
+      this.#o.log.error(
+        { volume: this.name, err: (err as Error).message },
+        'malformed mirror message; dropping the connection',
+      );
+      conn.close();
+    }
+  }
+
+  // ---- the write path (primary) ----
+
+  /** Marks the regions dirty, persisting the bitmap first if any bit is new. */
+  async #markDirty(offset: number, length: number): Promise<{ first: number; last: number } | null> {
+    const r = this.#bitmap.regionsOf(offset, length);
+    if (r === null) return null;
+    this.#activity.begin(r);
+    if (this.#bitmap.setRange(offset, length) > 0) {
+      await this.#meta.save(this.#snapshot());
+      void this.#dispatch({ type: 'dirty', nowMs: this.#o.now(), dirtyBytes: this.#bitmap.dirtyBytes() });
+    }
+    return r;
+  }
+
+  /** A write is over; with `peerHas`, its regions may be clean again (when no other write is in flight). */
+  #regionsDone(r: { first: number; last: number }, peerHas: boolean): void {
+    for (let i = r.first; i <= r.last; i++) {
+      const idle = this.#activity.end(i);
+      if (
+        idle &&
+        peerHas &&
+        this.#conn !== null &&
+        this.#state.connection.kind === 'Connected' &&
+        !this.#resyncing
+      ) {
+        this.#bitmap.clearRegion(i);
+      }
+    }
+  }
+
+  /** Called by ActiveVolume. */
+  async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
+    if (this.#state.role !== 'primary')
+      throw new BackendError('EPERM', `volume ${this.name} is not active on this server`);
+    if (offset < 0 || offset + data.length > this.size)
+      throw new BackendError('EINVAL', `write beyond the end of volume ${this.name}`);
+    const regions = await this.#markDirty(offset, data.length);
+    if (regions === null) return;
+    const conn = this.#conn;
+    const replicate = conn !== null && isReplicating(this.#state.connection);
+    const asyncFull = this.#o.mode === 'async' && this.#acks.size >= this.#o.queueSize;
+    let peer: Promise<void> | null = null;
+    if (replicate && !asyncFull) {
+      const seq = this.#seq++;
+      peer = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#o.log.warn(
+            { volume: this.name, seq },
+            `no ack from the peer within ${this.#o.ackTimeoutMs} ms; dropping the mirror connection`,
+          );
+          conn.close();
+        }, this.#o.ackTimeoutMs);
+        this.#acks.set(seq, { resolve, reject, regions, timer });
+      });
+      conn.send(MsgType.write, encodeData({ seq, offset, fua, data }));
+    }
+    try {
+      await this.#data.write(data, 0, data.length, offset);
+      if (fua) await this.#data.datasync();
+    } catch (err) {
+      throw new BackendError('EIO', `local write to volume ${this.name} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (peer === null) {
+      this.#regionsDone(regions, false);
+      // Alone: not acknowledged before peer-lost has persisted that the peer is outdated (it is queued
+      // already when the connection is gone; the queue also holds any break-away in progress).
+      if (!replicate && !this.#state.flags.peerOutdated) await this.#queue;
+    } else if (this.#o.mode === 'sync') await peer;
+  }
+
+  async flush(): Promise<void> {
+    await this.#data.datasync();
+    const conn = this.#conn;
+    if (conn !== null && isReplicating(this.#state.connection) && this.#o.mode === 'sync') {
+      const seq = this.#seq++;
+      await new Promise<void>((resolve) => {
+        this.#flushes.set(seq, resolve);
+        conn.send(MsgType.flush, encodeSeq(seq));
+      });
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.alloc(length);
+    await this.#data.read(buf, 0, length, offset);
+    return buf;
+  }
+
+  // ---- resync (source side) ----
+
+  async #runResync(full: boolean): Promise<void> {
+    const conn = this.#conn;
+    if (conn === null || this.#resyncing) return;
+    this.#resyncing = true;
+    try {
+      const regions = this.#bitmap.clone();
+      if (full) regions.setAll();
+      if (this.#peerBitmap !== null) regions.merge(this.#peerBitmap);
+      const r = await copyRegions({
+        conn,
+        regions,
+        activity: this.#activity,
+        read: (offset, length) => this.read(offset, length),
+        live: () => this.#conn === conn,
+        now: () => this.#o.now(),
+        progress: (doneBytes, totalBytes) =>
+          void this.#dispatch({ type: 'resync-progress', nowMs: this.#o.now(), doneBytes, totalBytes }),
+        sent: (bytes) => (this.#resyncBytes += bytes),
+      });
+      if (r === null) return;
+      await this.#dispatch({ type: 'resync-progress', nowMs: this.#o.now(), ...r });
+      for (const reg of regions.dirtyRegions())
+        if (!this.#activity.busy(reg.index)) this.#bitmap.clearRegion(reg.index);
+      this.#peerBitmap = null;
+      this.#resyncing = false;
+      await this.#dispatch({ type: 'resync-done', nowMs: this.#o.now() });
+    } finally {
+      this.#resyncing = false;
+    }
+  }
+}

@@ -1,0 +1,255 @@
+// Unit tests of the pure mirror core: the dirty bitmap and the generation rules (src/mirror/core).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DirtyBitmap } from '../../src/mirror/core/bitmap.ts';
+import {
+  afterResync,
+  compareCopies,
+  JUST_CREATED,
+  onBreak,
+  onResolve,
+  type Generations,
+} from '../../src/mirror/core/generations.ts';
+import { CLEAN_FLAGS, initVolumeState, step, type PeerInfo } from '../../src/mirror/core/volume-state.ts';
+
+test('bitmap: ranges, counts, iteration, serialization and merge', () => {
+  const b = new DirtyBitmap(1_000_000, 65536); // 16 regions, the last one short
+  assert.equal(b.regions, 16);
+  assert.equal(b.setRange(65535, 2), 2);
+  assert.equal(b.setRange(999_999, 1), 1);
+  assert.equal(b.count(), 3);
+  assert.equal(b.dirtyBytes(), 2 * 65536 + (1_000_000 - 15 * 65536));
+  assert.deepEqual(
+    [...b.dirtyRegions()].map((r) => r.index),
+    [0, 1, 15],
+  );
+  assert.equal(b.region(15).length, 1_000_000 - 15 * 65536);
+  assert.equal(b.clearRange(0, 65536 + 10), 1, 'only fully covered regions clear');
+  assert.equal(
+    b.clearRange(15 * 65536, 1_000_000),
+    1,
+    'the short last region clears at the end of the volume',
+  );
+  const copy = DirtyBitmap.deserialize(1_000_000, 65536, b.serialize());
+  assert.deepEqual(
+    [...copy.dirtyRegions()].map((r) => r.index),
+    [1],
+  );
+  const other = new DirtyBitmap(1_000_000, 65536);
+  other.setRegion(4);
+  other.setRegion(1);
+  assert.equal(copy.merge(other), 1);
+  assert.deepEqual(
+    [...copy.dirtyRegions()].map((r) => r.index),
+    [1, 4],
+  );
+  assert.throws(() => copy.merge(new DirtyBitmap(2_000_000, 65536)), RangeError);
+  assert.throws(() => new DirtyBitmap(1000, 1000), RangeError);
+  copy.setAll();
+  assert.equal(copy.count(), 16);
+});
+
+const g = (current: string, bitmap: string | null = null, history: string[] = []): Generations => ({
+  current,
+  bitmap,
+  history,
+});
+const A = 'aaaaaaaaaaaaaaaa';
+const B = 'bbbbbbbbbbbbbbbb';
+const C = 'cccccccccccccccc';
+const D = 'dddddddddddddddd';
+
+test('generations: the documented rules', () => {
+  assert.equal(compareCopies(g(A), g(A)).kind, 'identical');
+  const wrote = onBreak(g(A), B);
+  assert.deepEqual(wrote, g(B, A));
+  assert.equal(onBreak(wrote, C), wrote, 'already writing alone: unchanged');
+  assert.deepEqual(compareCopies(wrote, g(A)), {
+    kind: 'local-newer',
+    full: false,
+    why: compareCopies(wrote, g(A)).why,
+  });
+  assert.equal(compareCopies(g(A), wrote).kind, 'peer-newer');
+  assert.equal(compareCopies(g(B, A), g(C, A)).kind, 'split-brain');
+  assert.deepEqual(
+    [compareCopies(g(D, C, [A]), g(A)).kind, compareCopies(g(D, C, [A]), g(A)).full],
+    ['local-newer', true],
+  );
+  assert.equal(compareCopies(g(D, C, [A]), g(B, A)).kind, 'split-brain');
+  assert.equal(compareCopies(g(A), g(B)).kind, 'unrelated');
+  assert.deepEqual(
+    [compareCopies(g(JUST_CREATED), g(A)).kind, compareCopies(g(JUST_CREATED), g(A)).full],
+    ['peer-newer', true],
+  );
+  const done = afterResync(g(B, A), g(A));
+  assert.deepEqual(done.source, g(B, null, [A]));
+  assert.equal(compareCopies(done.source, done.target).kind, 'identical');
+  // Split brain resolved with B's copy: the victim goes back to the common point, bitmap-based.
+  const r = onResolve(g(C, A), g(B, A));
+  assert.equal(r.full, false);
+  assert.equal(compareCopies(g(B, A), r.victim).kind, 'local-newer');
+  const u = onResolve(g(D), g(B));
+  assert.equal(u.full, true);
+  assert.equal(compareCopies(g(B), u.victim).kind, 'local-newer');
+});
+
+const peer = (over: Partial<PeerInfo> = {}): PeerInfo => ({
+  volumeId: 'v',
+  size: 1024,
+  generations: g(A),
+  flags: CLEAN_FLAGS,
+  role: 'secondary',
+  dirtyBytes: 0,
+  ...over,
+});
+
+test('volume state: refusals are named, with remedies', () => {
+  let s = initVolumeState({
+    name: 'md1',
+    volumeId: 'v',
+    size: 1024,
+    generations: g(A),
+    flags: CLEAN_FLAGS,
+    dirtyBytes: 0,
+  });
+  s = step(s, { type: 'peer-connected', nowMs: 0, peer: peer({ role: 'primary' }), newId: B }).state;
+  assert.equal(s.connection.kind, 'Connected');
+  const r = step(s, { type: 'promote', nowMs: 1, force: true, newId: C });
+  const refusal = r.actions.find((a) => a.type === 'refuse');
+  assert.ok(refusal?.type === 'refuse');
+  assert.equal(refusal.refusal.code, 'MD_TWO_PRIMARIES');
+  assert.match(refusal.refusal.message, /^Volume md1: /);
+  assert.equal(r.state.role, 'secondary');
+  // Peer is newer: the copy becomes a resync target and is refused even with force while connected.
+  let t = initVolumeState({
+    name: 'md1',
+    volumeId: 'v',
+    size: 1024,
+    generations: g(A),
+    flags: CLEAN_FLAGS,
+    dirtyBytes: 0,
+  });
+  t = step(t, { type: 'peer-connected', nowMs: 0, peer: peer({ generations: g(B, A) }), newId: C }).state;
+  assert.deepEqual(t.connection, { kind: 'Resyncing', direction: 'from-peer', full: false });
+  assert.equal(t.local, 'Inconsistent');
+  const r2 = step(t, { type: 'promote', nowMs: 1, force: true, newId: D });
+  assert.equal(r2.actions.find((a) => a.type === 'refuse')?.type, 'refuse');
+  // Lost mid-resync: inconsistent, refused unforced, allowed forced.
+  t = step(t, { type: 'peer-lost', nowMs: 2, newId: D }).state;
+  assert.equal(t.local, 'Inconsistent');
+  const r3 = step(t, { type: 'promote', nowMs: 3, force: false, newId: D });
+  assert.equal(
+    (r3.actions.find((a) => a.type === 'refuse') as { refusal: { code: string } }).refusal.code,
+    'MD_NOT_UP_TO_DATE',
+  );
+  assert.equal(step(t, { type: 'promote', nowMs: 3, force: true, newId: D }).state.role, 'primary');
+  // Another volume id is refused on connect.
+  const u = step(
+    initVolumeState({
+      name: 'md1',
+      volumeId: 'v',
+      size: 1024,
+      generations: g(A),
+      flags: CLEAN_FLAGS,
+      dirtyBytes: 0,
+    }),
+    {
+      type: 'peer-connected',
+      nowMs: 0,
+      peer: peer({ volumeId: 'w' }),
+      newId: B,
+    },
+  ).state;
+  assert.deepEqual(u.connection.kind === 'Refused' && u.connection.code, 'MD_VOLUME_MISMATCH');
+});
+
+test('volume state: a just-created pair; the first activation is the source of a full initial copy', () => {
+  const blank = {
+    name: 'md1',
+    volumeId: 'v',
+    size: 1024,
+    generations: g(JUST_CREATED),
+    flags: CLEAN_FLAGS,
+    dirtyBytes: 0,
+  };
+  let s = initVolumeState(blank);
+  assert.equal(s.local, 'Inconsistent');
+  s = step(s, {
+    type: 'peer-connected',
+    nowMs: 0,
+    peer: peer({ generations: g(JUST_CREATED) }),
+    newId: B,
+  }).state;
+  assert.equal(s.local, 'UpToDate');
+  const r = step(s, { type: 'promote', nowMs: 1, force: false, newId: C });
+  assert.equal(r.state.role, 'primary');
+  assert.deepEqual(r.state.connection, { kind: 'Resyncing', direction: 'to-peer', full: true });
+  assert.ok(r.actions.some((a) => a.type === 'start-resync' && a.full));
+});
+
+test('volume state: a copy opened alone is Consistent until compared; peerOutdated proves it fresh', () => {
+  const base = {
+    name: 'md1',
+    server: 'node-2',
+    peerServer: 'node-1',
+    volumeId: 'v',
+    size: 1024,
+    generations: g(A),
+    flags: CLEAN_FLAGS,
+    dirtyBytes: 0,
+  };
+  let s = initVolumeState(base);
+  assert.equal(s.local, 'Consistent');
+  assert.equal(s.peer, 'Unknown');
+  const r = step(s, { type: 'promote', nowMs: 0, force: false, newId: B });
+  const refused = r.actions.find((a) => a.type === 'refuse');
+  assert.ok(refused?.type === 'refuse');
+  assert.equal(refused.refusal.code, 'MD_PEER_UNKNOWN');
+  assert.equal(
+    refused.refusal.message,
+    'Volume md1: The local copy was opened without contact to its peer: it may lack writes the peer made after they were last connected. (the copy on node-2 may lack writes node-1 made after they were last connected)',
+  );
+  assert.match(refused.refusal.remedy, /^Connect node-1 .*force the activation if node-1's copy is lost/);
+  assert.equal(r.state.role, 'secondary');
+  // Metadata written before the flag existed: absent means not set.
+  const { peerOutdated: _p, ...oldFlags } = CLEAN_FLAGS;
+  assert.equal(initVolumeState({ ...base, flags: oldFlags as typeof CLEAN_FLAGS }).local, 'Consistent');
+  // Compared with the peer and identical: UpToDate, and stays so when the peer is lost again.
+  s = step(s, { type: 'peer-connected', nowMs: 1, peer: peer(), newId: B }).state;
+  assert.equal(s.local, 'UpToDate');
+  s = step(s, { type: 'peer-lost', nowMs: 2, newId: C }).state;
+  assert.equal(s.local, 'UpToDate');
+  // A primary going on alone persists peerOutdated.
+  s = step(s, { type: 'promote', nowMs: 3, force: false, newId: C }).state;
+  assert.equal(s.role, 'primary');
+  assert.equal(s.flags.peerOutdated, true);
+  assert.equal(s.peer, 'Outdated');
+  const reopened = initVolumeState({ ...base, generations: s.generations, flags: s.flags });
+  assert.equal(reopened.local, 'UpToDate', 'after its own restart it still knows it is the newer copy');
+  // Connected again: the peer receives the dirty regions, then the flag is cleared.
+  let t = step(reopened, { type: 'peer-connected', nowMs: 4, peer: peer(), newId: D });
+  assert.deepEqual(t.state.connection, { kind: 'Resyncing', direction: 'to-peer', full: false });
+  assert.equal(t.state.flags.peerOutdated, true);
+  t = step(t.state, { type: 'resync-done', nowMs: 5 });
+  assert.equal(t.state.flags.peerOutdated, false);
+  assert.ok(t.actions.some((a) => a.type === 'persist' && !a.flags.peerOutdated));
+});
+
+test('volume state: a primary that loses its peer first persists peerOutdated with the new generation', () => {
+  let s = initVolumeState({
+    name: 'md1',
+    volumeId: 'v',
+    size: 1024,
+    generations: g(A),
+    flags: CLEAN_FLAGS,
+    dirtyBytes: 0,
+  });
+  s = step(s, { type: 'peer-connected', nowMs: 0, peer: peer(), newId: B }).state;
+  s = step(s, { type: 'promote', nowMs: 1, force: false, newId: B }).state;
+  assert.equal(s.flags.peerOutdated, false, 'replicating: the peer has every write');
+  const r = step(s, { type: 'peer-lost', nowMs: 2, newId: C });
+  const first = r.actions.find((a) => a.type !== 'log');
+  assert.ok(first?.type === 'persist');
+  assert.equal(first.flags.peerOutdated, true);
+  assert.deepEqual(first.generations, g(C, A));
+});

@@ -1,0 +1,126 @@
+// Test helpers for the mirror engine: temp dirs, free loopback ports, a recording logger, volume pairs.
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../../src/ports/logger.ts';
+import { MirrorVolume, type MirrorVolumeOptions } from '../../src/mirror/volume.ts';
+
+export interface LogLine {
+  level: string;
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+export function recordingLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & { lines: LogLine[] } {
+  const mk = (level: string) => (obj: Record<string, unknown>, msg: string) =>
+    lines.push({ level, obj: { ...bindings, ...obj }, msg });
+  return {
+    lines,
+    debug: mk('debug'),
+    info: mk('info'),
+    warn: mk('warn'),
+    error: mk('error'),
+    child: (b) => recordingLogger(lines, { ...bindings, ...b }),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const a = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  if (a === null || typeof a !== 'object') throw new Error('no port');
+  return a.port;
+}
+
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-mirror-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function sha(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+export async function until(what: string, cond: () => boolean, timeoutMs = 8000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export interface Side {
+  name: string;
+  dataPath: string;
+  clusterPath: string;
+  port: number;
+  log: ReturnType<typeof recordingLogger>;
+}
+
+export const VOLUME_SIZE = 4 * 1024 * 1024;
+
+export async function makeSides(dir: string, size = VOLUME_SIZE): Promise<[Side, Side]> {
+  const sides: Side[] = [];
+  for (const name of ['node-a', 'node-b']) {
+    const dataPath = join(dir, `${name}.data`);
+    await writeFile(dataPath, Buffer.alloc(size));
+    sides.push({
+      name,
+      dataPath,
+      clusterPath: join(dir, `${name}.meta`),
+      port: await freePort(),
+      log: recordingLogger(),
+    });
+  }
+  return sides as [Side, Side];
+}
+
+export function optionsFor(
+  self: Side,
+  peer: Side,
+  over: Partial<MirrorVolumeOptions> = {},
+): MirrorVolumeOptions {
+  return {
+    name: 'md1',
+    volumeId: 'vol-1',
+    dataPath: self.dataPath,
+    clusterPath: self.clusterPath,
+    regionSize: 64 * 1024,
+    mode: 'sync',
+    initialSync: 'skip',
+    queueSize: 2048,
+    sendTimeoutMs: 30_000,
+    connectTimeoutMs: 2000,
+    ackTimeoutMs: 5000,
+    retryMs: 50,
+    self: { name: self.name, mdc: `127.0.0.1:${self.port}` },
+    peer: { name: peer.name, mdc: `127.0.0.1:${peer.port}` },
+    secret: 'cluster-secret',
+    clusterName: 'c1',
+    log: self.log,
+    now: () => performance.now(),
+    random: (n) => randomBytes(n),
+    ...over,
+  };
+}
+
+export async function openPair(
+  sides: [Side, Side],
+  over: [Partial<MirrorVolumeOptions>, Partial<MirrorVolumeOptions>] = [{}, {}],
+): Promise<[MirrorVolume, MirrorVolume]> {
+  const a = await MirrorVolume.open(optionsFor(sides[0], sides[1], over[0]));
+  const b = await MirrorVolume.open(optionsFor(sides[1], sides[0], over[1]));
+  return [a, b];
+}
+
+export function connected(v: MirrorVolume): boolean {
+  return v.status().connection.kind === 'Connected';
+}
