@@ -13,6 +13,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from '../ports/logger.ts';
+import { ByteQueue } from '../nbd/byte-queue.ts';
 
 export const MDC_PROTOCOL_VERSION = 1;
 /** Largest frame accepted (a resync block or a write is at most a few MiB). */
@@ -57,21 +58,22 @@ export interface DataMsg {
   data: Buffer;
 }
 
-export function encodeData(m: DataMsg): Buffer {
-  const h = Buffer.alloc(13);
-  h.writeUInt32BE(m.seq >>> 0, 0);
-  h.writeDoubleBE(m.offset, 4);
-  h.writeUInt8(m.fua ? 1 : 0, 12);
-  return Buffer.concat([h, m.data]);
+/** Bytes of a data message's header (seq, offset, FUA) before its data. */
+const DATA_HEADER_BYTES = 13;
+
+function writeDataHeader(m: DataMsg, b: Buffer, at: number): void {
+  b.writeUInt32BE(m.seq >>> 0, at);
+  b.writeDoubleBE(m.offset, at + 4);
+  b.writeUInt8(m.fua ? 1 : 0, at + 12);
 }
 
 export function decodeData(p: Buffer): DataMsg {
-  if (p.length < 13) throw new RangeError('data message shorter than its header');
+  if (p.length < DATA_HEADER_BYTES) throw new RangeError('data message shorter than its header');
   return {
     seq: p.readUInt32BE(0),
     offset: p.readDoubleBE(4),
     fua: p.readUInt8(12) === 1,
-    data: p.subarray(13),
+    data: p.subarray(DATA_HEADER_BYTES),
   };
 }
 
@@ -152,12 +154,37 @@ export class MdcConnection {
   /** Queues a frame; false if the connection is closed. */
   send(type: number, payload: Buffer = Buffer.alloc(0)): boolean {
     if (this.#closed) return false;
-    const h = Buffer.alloc(5);
+    const h = Buffer.allocUnsafe(5);
     h.writeUInt8(type, 0);
     h.writeUInt32BE(payload.length, 1);
-    this.#socket.write(h);
-    if (payload.length > 0) this.#socket.write(payload);
+    this.#writev(h, payload);
     return true;
+  }
+
+  /**
+   * Queues a WRITE or RESYNC_BLOCK frame without copying its data: the frame and data headers go in one
+   * small buffer, the data as it is. The caller must not modify `m.data` afterwards (the socket holds it).
+   */
+  sendData(type: number, m: DataMsg): boolean {
+    if (this.#closed) return false;
+    const h = Buffer.allocUnsafe(5 + DATA_HEADER_BYTES);
+    h.writeUInt8(type, 0);
+    h.writeUInt32BE(DATA_HEADER_BYTES + m.data.length, 1);
+    writeDataHeader(m, h, 5);
+    this.#writev(h, m.data);
+    return true;
+  }
+
+  /** Header and payload leave in one writev (cork), not as two packets. */
+  #writev(h: Buffer, payload: Buffer): void {
+    if (payload.length === 0) {
+      this.#socket.write(h);
+      return;
+    }
+    this.#socket.cork();
+    this.#socket.write(h);
+    this.#socket.write(payload);
+    this.#socket.uncork();
   }
 
   sendJson(type: number, value: unknown): boolean {
@@ -183,26 +210,30 @@ export class MdcConnection {
   }
 }
 
-/** Splits the byte stream into frames. */
+/**
+ * Splits the byte stream into frames. Chunks are queued, not concatenated: a 1 MiB frame arrives in many
+ * socket chunks, and joining the buffer on every chunk made reading it quadratic. A payload within one
+ * chunk is a view of it; one that straddles chunks is copied once.
+ */
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0);
+  readonly #q = new ByteQueue();
   onFrame: (type: number, payload: Buffer) => void = () => undefined;
   onError: (err: Error) => void = () => undefined;
 
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    while (this.#buf.length >= 5) {
-      const len = this.#buf.readUInt32BE(1);
+    this.#q.push(chunk);
+    while (this.#q.length >= 5) {
+      const h = this.#q.peek(5);
+      const type = h.readUInt8(0);
+      const len = h.readUInt32BE(1);
       if (len > MAX_FRAME_BYTES) {
         this.onError(new MdcRefusedError('MDC_PROTOCOL', `frame of ${len} bytes exceeds the limit`));
-        this.#buf = Buffer.alloc(0);
+        this.#q.clear();
         return;
       }
-      if (this.#buf.length < 5 + len) return;
-      const type = this.#buf.readUInt8(0);
-      const payload = this.#buf.subarray(5, 5 + len);
-      this.#buf = this.#buf.subarray(5 + len);
-      this.onFrame(type, payload);
+      if (this.#q.length < 5 + len) return;
+      this.#q.skip(5);
+      this.onFrame(type, this.#q.take(len));
     }
   }
 }

@@ -6,6 +6,10 @@
  *
  * The active copy never takes data from the link: it would be written under the application. Receiving
  * some while primary means the peers disagree about roles, so the connection is dropped.
+ *
+ * Teardown: the link hands over messages faster than the disk takes them, so writes may still be queued
+ * here when the connection closes. `drain` waits for them (and for pending FLUSH / RESYNC_DONE work); the
+ * volume awaits it before closing the data file, which would otherwise fail them with "file closed".
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../ports/logger.ts';
@@ -22,6 +26,8 @@ export interface ReplicaOptions {
 export class Replica {
   readonly #o: ReplicaOptions;
   #chain: Promise<void> = Promise.resolve();
+  /** afterDurable work in flight: not on `#chain` (later writes do not wait for it), but drained too. */
+  readonly #side = new Set<Promise<void>>();
 
   constructor(o: ReplicaOptions) {
     this.#o = o;
@@ -29,7 +35,8 @@ export class Replica {
 
   /** A WRITE (acknowledged with its seq) or a RESYNC_BLOCK (not acknowledged), after everything before it. */
   apply(conn: MdcConnection, type: number, m: DataMsg): void {
-    const data = Buffer.from(m.data);
+    // No copy: the payload is a view of socket data that nothing else writes to.
+    const data = m.data;
     this.#chain = this.#chain.then(async () => {
       if (this.#o.isPrimary()) {
         this.#o.log.error(
@@ -54,7 +61,7 @@ export class Replica {
    * writes: they may proceed meanwhile (a flush covers what came before it, as on a local disk).
    */
   afterDurable(conn: MdcConnection, then: () => unknown): void {
-    void this.#chain.then(async () => {
+    const p = this.#chain.then(async () => {
       try {
         await this.#o.data.datasync();
         await then();
@@ -62,6 +69,22 @@ export class Replica {
         this.#fail(conn, err, 'flushing mirrored data failed');
       }
     });
+    this.#side.add(p);
+    void p.finally(() => this.#side.delete(p));
+  }
+
+  /**
+   * Resolves once every write, FLUSH and RESYNC_DONE received so far has been carried out (or has failed
+   * and been logged). The caller stops new messages first (closes the link); work queued by the drained
+   * work itself is waited for too.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      const chain = this.#chain;
+      const side = [...this.#side];
+      await Promise.allSettled([chain, ...side]);
+      if (chain === this.#chain && this.#side.size === 0) return;
+    }
   }
 
   #fail(conn: MdcConnection, err: unknown, what: string): void {

@@ -10,7 +10,7 @@
  * and none started meanwhile: the block then holds every write sent before it.
  */
 import type { DirtyBitmap } from './core/bitmap.ts';
-import { encodeData, MsgType, type MdcConnection } from './mdc.ts';
+import { MsgType, type MdcConnection } from './mdc.ts';
 
 /** Bytes queued in the socket above which the copy loop waits for it to drain. */
 const RESYNC_BACKLOG_BYTES = 8 * 1024 * 1024;
@@ -79,7 +79,7 @@ export async function copyRegions(c: ResyncCopy): Promise<{ doneBytes: number; t
       if (!c.activity.busy(r.index) && c.activity.touches(r.index) === before) break;
       await new Promise((res) => setTimeout(res, 1));
     }
-    c.conn.send(MsgType.resyncBlock, encodeData({ seq: 0, offset: r.offset, fua: false, data }));
+    c.conn.sendData(MsgType.resyncBlock, { seq: 0, offset: r.offset, fua: false, data });
     c.sent(r.length);
     done += r.length;
     while (c.conn.bufferedBytes > RESYNC_BACKLOG_BYTES && !c.conn.closed)

@@ -16,6 +16,13 @@ export interface MirrorVolumeOptions {
   /** Bytes; default the data partition's size. */
   readonly size?: number;
   readonly regionSize?: number;
+  /**
+   * Regions kept marked on disk after their writes are acknowledged (the activity log, hot-regions.ts):
+   * writing one of them again needs no metadata save first; after a crash of the active server they are
+   * copied to the peer. 0 saves the metadata before every write to a clean region.
+   * @default 1024 (64 MiB with 64 KiB regions)
+   */
+  readonly hotRegions?: number;
   readonly mode: 'sync' | 'async';
   /** `full` (default): fresh copies are synced in full on first activation; `skip`: they start identical. */
   readonly initialSync?: 'full' | 'skip';

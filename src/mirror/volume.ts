@@ -4,12 +4,16 @@
  * queue (`#dispatch`): the reducer decides, then the actions are carried out in order (persist before send).
  *
  * Writes (primary only, through the BlockBackend `promote` returns): the regions a write touches are marked
- * in the dirty bitmap and the bitmap is persisted BEFORE the write starts whenever a bit is newly set, so a
- * crash of the primary leaves every region that may differ on record. The local write and the message to
- * the peer then go out together; sync mode resolves when both are done (FUA: durable on both), async mode
- * after the local write, with at most `queueSize` writes awaiting the peer's ack (beyond that the region
- * just stays dirty for the next resync). A bit is cleared once the peer has acknowledged every write to its
- * region. When the peer is lost, unacknowledged writes complete locally and their regions stay dirty.
+ * in the dirty bitmap, and each is on disk as dirty BEFORE the write starts, so a crash of the primary
+ * leaves every region that may differ on record. The persisted bitmap is the in-memory one plus the hot
+ * regions (hot-regions.ts, an activity log): a region written recently stays marked on disk, so writing it
+ * again costs no metadata save; a region not hot is saved before its write starts. The local write and
+ * the message to the peer then go out together; sync mode resolves when both are done (FUA: durable on
+ * both), async mode after the local write, with at most `queueSize` writes awaiting the peer's ack (beyond
+ * that the region just stays dirty for the next resync). An in-memory bit is cleared once every write to
+ * its region is both on the local copy and acknowledged by the peer; the disk follows lazily (the next
+ * save, once the region has left the hot set; a clean close saves the exact bitmap). When the peer is
+ * lost, unacknowledged writes complete locally and their regions stay dirty.
  *
  * Going alone: when the peer is lost, writes waiting for its ack complete only after the state machine
  * has persisted the new generation and `peerOutdated` (volume-state.ts), and so do writes started while
@@ -38,19 +42,20 @@ import {
   type VolumeState,
 } from './core/volume-state.ts';
 import { MetadataStore, type MirrorMeta } from './metadata.ts';
-import { decodeData, decodeSeq, encodeData, encodeSeq, mdcKey, MsgType, type MdcConnection } from './mdc.ts';
+import { decodeData, decodeSeq, encodeSeq, mdcKey, MsgType, type MdcConnection } from './mdc.ts';
 import { MirrorLink } from './link.ts';
 import { copyRegions, RegionActivity } from './resync.ts';
 import { Replica } from './replica.ts';
 import { ActiveVolume, type VolumeIo } from './active-volume.ts';
+import { HotRegions } from './hot-regions.ts';
 import { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
 
 export { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
 
 interface PendingAck {
-  resolve: () => void;
+  /** true: the peer acknowledged; false: the peer was lost first (the write completes locally). */
+  resolve: (acked: boolean) => void;
   reject: (err: Error) => void;
-  regions: { first: number; last: number };
   timer: NodeJS.Timeout;
 }
 
@@ -71,6 +76,9 @@ export class MirrorVolume implements VolumeIo {
   #acks = new Map<number, PendingAck>();
   #flushes = new Map<number, () => void>();
   readonly #activity = new RegionActivity();
+  readonly #hot: HotRegions;
+  /** The latest save requested: the bitmap it writes, and when it is durable. */
+  #lastSave: { bitmap: DirtyBitmap; done: Promise<void> } | null = null;
   readonly #replica: Replica;
   #resyncing = false;
   #resyncBytes = 0;
@@ -86,6 +94,7 @@ export class MirrorVolume implements VolumeIo {
     this.#meta = meta;
     this.#bitmap = m.bitmap;
     this.#key = mdcKey(o.secret, o.clusterName);
+    this.#hot = new HotRegions(o.hotRegions);
     this.#replica = new Replica({
       volume: o.name,
       data,
@@ -237,8 +246,13 @@ export class MirrorVolume implements VolumeIo {
     this.#backend?.retire();
     for (const w of this.#watchers) w();
     await this.#link?.close();
+    // Mirrored writes still queued on the secondary side go to the data file before it is closed.
+    await this.#replica.drain();
     await this.#queue.catch(() => undefined);
-    await this.#meta.save(this.#snapshot()).catch(() => undefined);
+    // No write can start any more and every one not both local and acknowledged keeps its bit in memory:
+    // the exact bitmap replaces the hot regions on disk, so a clean restart copies nothing extra.
+    this.#hot.clear();
+    await this.#save().catch(() => undefined);
     await this.#meta.close();
     await this.#data.close();
   }
@@ -247,14 +261,29 @@ export class MirrorVolume implements VolumeIo {
     return this.#o.random(8).toString('hex');
   }
 
+  /** Saves the metadata (every save goes through here: `#lastSave` must be the latest requested). */
+  #save(): Promise<void> {
+    const meta = this.#snapshot();
+    const done = this.#meta.save(meta);
+    this.#lastSave = { bitmap: meta.bitmap, done };
+    // A failed save proves nothing on disk: the next write must request its own.
+    done.catch(() => {
+      if (this.#lastSave?.done === done) this.#lastSave = null;
+    });
+    return done;
+  }
+
+  /** What a save writes: the in-memory bitmap plus the hot regions (see the module comment). */
   #snapshot(): MirrorMeta {
+    const bitmap = this.#bitmap.clone();
+    for (const i of this.#hot.regions()) bitmap.setRegion(i);
     return {
       volumeId: this.#o.volumeId,
       size: this.size,
       regionSize: this.#bitmap.regionSize,
       generations: this.#state.generations,
       flags: this.#state.flags,
-      bitmap: this.#bitmap.clone(),
+      bitmap,
     };
   }
 
@@ -308,7 +337,7 @@ export class MirrorVolume implements VolumeIo {
     const log = this.#o.log;
     switch (a.type) {
       case 'persist':
-        await this.#meta.save(this.#snapshot());
+        await this.#save();
         break;
       case 'send-meta':
         this.#conn?.sendJson(MsgType.meta, { info: this.#info() });
@@ -363,8 +392,7 @@ export class MirrorVolume implements VolumeIo {
     // If that cannot be persisted (cluster partition failing), they fail rather than be acknowledged.
     const release = (err: Error | null): void => {
       for (const a of acks) {
-        this.#regionsDone(a.regions, false);
-        if (err === null) a.resolve();
+        if (err === null) a.resolve(false);
         else a.reject(err);
       }
       for (const f of flushes) f();
@@ -422,8 +450,7 @@ export class MirrorVolume implements VolumeIo {
           if (a !== undefined) {
             this.#acks.delete(seq);
             clearTimeout(a.timer);
-            this.#regionsDone(a.regions, true);
-            a.resolve();
+            a.resolve(true);
           }
           break;
         }
@@ -465,19 +492,43 @@ export class MirrorVolume implements VolumeIo {
 
   // ---- the write path (primary) ----
 
-  /** Marks the regions dirty, persisting the bitmap first if any bit is new. */
+  /**
+   * Marks the regions dirty and resolves once each is marked on disk: a region not hot is saved now, one
+   * whose save is still pending is waited for. The caller must end the write with `#regionsDone`.
+   */
   async #markDirty(offset: number, length: number): Promise<{ first: number; last: number } | null> {
     const r = this.#bitmap.regionsOf(offset, length);
     if (r === null) return null;
     this.#activity.begin(r);
-    if (this.#bitmap.setRange(offset, length) > 0) {
-      await this.#meta.save(this.#snapshot());
+    if (this.#bitmap.setRange(offset, length) > 0)
       void this.#dispatch({ type: 'dirty', nowMs: this.#o.now(), dirtyBytes: this.#bitmap.dirtyBytes() });
+    const { added, pending } = this.#hot.touch(r.first, r.last);
+    if (added.length > 0) {
+      // Regions the latest save requested already marks (dirty while alone, say) need no new save: it
+      // leaves them on disk, and every later save keeps them (their bits stay set while this write runs).
+      const last = this.#lastSave;
+      const save = last !== null && added.every((i) => last.bitmap.isDirty(i)) ? last.done : this.#save();
+      this.#hot.covered(added, save);
+      pending.push(save);
+    }
+    if (pending.length === 0) return r;
+    try {
+      await (pending.length === 1 ? pending[0] : Promise.all(pending));
+    } catch (err) {
+      this.#regionsDone(r, false);
+      throw new BackendError(
+        'EIO',
+        `volume ${this.name}: the dirty bitmap could not be saved before the write: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     return r;
   }
 
-  /** A write is over; with `peerHas`, its regions may be clean again (when no other write is in flight). */
+  /**
+   * A write is over; `peerHas`: it is on the local copy and the peer acknowledged it. Its regions may then
+   * be clean in memory again (when no other write to them is in flight).
+   */
   #regionsDone(r: { first: number; last: number }, peerHas: boolean): void {
     for (let i = r.first; i <= r.last; i++) {
       const idle = this.#activity.end(i);
@@ -493,6 +544,17 @@ export class MirrorVolume implements VolumeIo {
     }
   }
 
+  async #writeLocal(offset: number, data: Buffer, fua: boolean): Promise<void> {
+    try {
+      await this.#data.write(data, 0, data.length, offset);
+      if (fua) await this.#data.datasync();
+    } catch (err) {
+      throw new BackendError('EIO', `local write to volume ${this.name} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
   /** Called by ActiveVolume. */
   async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
     if (this.#state.role !== 'primary')
@@ -504,35 +566,44 @@ export class MirrorVolume implements VolumeIo {
     const conn = this.#conn;
     const replicate = conn !== null && isReplicating(this.#state.connection);
     const asyncFull = this.#o.mode === 'async' && this.#acks.size >= this.#o.queueSize;
-    let peer: Promise<void> | null = null;
-    if (replicate && !asyncFull) {
-      const seq = this.#seq++;
-      peer = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.#o.log.warn(
-            { volume: this.name, seq },
-            `no ack from the peer within ${this.#o.ackTimeoutMs} ms; dropping the mirror connection`,
-          );
-          conn.close();
-        }, this.#o.ackTimeoutMs);
-        this.#acks.set(seq, { resolve, reject, regions, timer });
-      });
-      conn.send(MsgType.write, encodeData({ seq, offset, fua, data }));
-    }
-    try {
-      await this.#data.write(data, 0, data.length, offset);
-      if (fua) await this.#data.datasync();
-    } catch (err) {
-      throw new BackendError('EIO', `local write to volume ${this.name} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    if (peer === null) {
-      this.#regionsDone(regions, false);
+    if (!replicate || asyncFull) {
+      try {
+        await this.#writeLocal(offset, data, fua);
+      } finally {
+        this.#regionsDone(regions, false);
+      }
       // Alone: not acknowledged before peer-lost has persisted that the peer is outdated (it is queued
       // already when the connection is gone; the queue also holds any break-away in progress).
       if (!replicate && !this.#state.flags.peerOutdated) await this.#queue;
-    } else if (this.#o.mode === 'sync') await peer;
+      return;
+    }
+    const seq = this.#seq++;
+    const peer = new Promise<boolean>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#o.log.warn(
+          { volume: this.name, seq },
+          `no ack from the peer within ${this.#o.ackTimeoutMs} ms; dropping the mirror connection`,
+        );
+        conn.close();
+      }, this.#o.ackTimeoutMs);
+      this.#acks.set(seq, { resolve, reject, timer });
+    });
+    // No copy: the NBD request's buffer is neither reused nor modified once handed to the backend.
+    conn.sendData(MsgType.write, { seq, offset, fua, data });
+    const local = this.#writeLocal(offset, data, fua);
+    // The regions may be clean again only once the write is on BOTH copies: a bit cleared on the peer's
+    // ack alone, while the local write is still running, could reach the disk before the data does.
+    const both = Promise.allSettled([local, peer]).then(([l, p]) => {
+      this.#regionsDone(regions, l.status === 'fulfilled' && p.status === 'fulfilled' && p.value);
+      return p;
+    });
+    if (this.#o.mode === 'async') {
+      await local;
+      return;
+    }
+    const p = await both;
+    await local;
+    if (p.status === 'rejected') throw p.reason;
   }
 
   async flush(): Promise<void> {
@@ -548,8 +619,18 @@ export class MirrorVolume implements VolumeIo {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.alloc(length);
-    await this.#data.read(buf, 0, length, offset);
+    // Not zero-filled first: every byte is read, and only what lies past the end of the file (a data
+    // partition shorter than the volume, e.g. a sparse file truncated later) is zeroed.
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.#data.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        buf.fill(0, done);
+        break;
+      }
+      done += bytesRead;
+    }
     return buf;
   }
 
