@@ -84,6 +84,7 @@ export function volumeOptions(
     clusterPath: own.clusterPath,
     ...(own.size !== null ? { size: own.size } : {}),
     regionSize: own.regionSize,
+    hotRegions: own.hotRegions,
     mode: own.mode,
     initialSync: own.initialSync,
     queueSize: own.queueSize,

@@ -25,6 +25,7 @@ export const mdParamsSchema = z.object({
   nbd: nbd.nullable(),
   size: z.number().int().positive().nullable(),
   regionSize: z.number().int().positive(),
+  hotRegions: z.number().int().min(0),
   initialSync: z.enum(['full', 'skip']),
   autoRecovery: z.boolean(),
   queueSize: z.number().int().positive(),
@@ -128,6 +129,14 @@ export const MD_PARAMS: ParamDescription[] = [
     default: 65536,
     perServer: false,
     description: 'Bytes per bit of the dirty bitmap.',
+  },
+  {
+    name: 'hotRegions',
+    type: 'number',
+    required: false,
+    default: 1024,
+    perServer: false,
+    description: 'Recently written regions kept marked on disk (activity log).',
   },
   {
     name: 'initialSync',

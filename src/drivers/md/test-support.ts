@@ -107,6 +107,7 @@ ${extra}${mount}        servers:
       dataPath: own.dataPath!,
       clusterPath: own.clusterPath!,
       regionSize: own.regionSize,
+      hotRegions: own.hotRegions,
       mode: own.mode,
       initialSync: own.initialSync,
       queueSize: own.queueSize,

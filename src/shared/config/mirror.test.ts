@@ -99,6 +99,7 @@ describe('the mirror disk example (docs/configuration.md)', () => {
       nbd: null,
       size: 10 * 2 ** 30,
       regionSize: 65_536,
+      hotRegions: 1024,
       initialSync: 'full',
       autoRecovery: true,
       queueSize: 2048,

@@ -327,6 +327,14 @@ export const mdResourceType = defineResourceType({
     regionSize: regionSizeKey
       .default(DEFAULTS.mdRegionSize)
       .describe('Dirty bitmap granularity. Default 64K.'),
+    /** Regions kept marked after their writes are acknowledged (the activity log). @default 1024 */
+    hotRegions: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_048_576)
+      .default(1024)
+      .describe('Recently written regions kept marked on disk (activity log); 0 = none. Default 1024.'),
     /** full | skip: how two fresh copies are first synced. @default full */
     initialSync: z
       .enum(['full', 'skip'])
@@ -369,6 +377,7 @@ export const mdResourceType = defineResourceType({
       nbd: compileNbd(raw.nbd, ctx.baseDir),
       size: raw.size === undefined ? null : sizeBytes(raw.size),
       regionSize: sizeBytes(raw.regionSize),
+      hotRegions: raw.hotRegions,
       initialSync: raw.initialSync,
       autoRecovery: raw.autoRecovery,
       queueSize: raw.queueSize ?? DEFAULTS.mdQueueSize,

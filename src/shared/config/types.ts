@@ -240,6 +240,11 @@ export interface MdParams {
   size: number | null;
   /** Bytes per bit of the dirty bitmap (a power of two). */
   regionSize: number;
+  /**
+   * Recently written regions kept marked on disk after their writes are acknowledged (DRBD's activity log):
+   * rewriting them saves no metadata; after a crash they are copied again. 0 = save before every new write.
+   */
+  hotRegions: number;
   /** How the first connection of two fresh copies syncs them: copy everything, or trust they are equal. */
   initialSync: 'full' | 'skip';
   /** Resync automatically when the peer returns (false: wait for `tandem md recover`). */
