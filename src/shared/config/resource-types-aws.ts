@@ -355,6 +355,27 @@ export function checkWatched(
   }
 }
 
+/**
+ * The hooks every monitor type that watches one resource shares (awsvipw, awseipw, mdw, mdnw): its only
+ * param is `resource`, which is also the monitor's implied resource, checked to exist with the right type.
+ */
+export function watchingHooks(resourceType: string, monitorType: string) {
+  return {
+    compileParams(raw: { resource: string }): Record<string, unknown> {
+      return { resource: raw.resource };
+    },
+    compileOverride(): Record<string, unknown> {
+      return {};
+    },
+    impliedResource(raw: { resource: string }): string | null {
+      return raw.resource;
+    },
+    check(raw: { resource: string }, ctx: MonitorCheckContext, report: ReportFn): void {
+      checkWatched(raw.resource, resourceType, monitorType, ctx, report);
+    },
+  };
+}
+
 const watchedResource = (resourceType: string) =>
   nameSchema('resource name').describe(`The ${resourceType} resource this monitor watches.`);
 
@@ -368,19 +389,7 @@ export const awsVipMonitorType = defineMonitorType({
   },
   perServerKeys: [],
   defaults: AWS_RESOURCE_MONITOR_DEFAULTS,
-  compileParams(raw): Record<string, unknown> {
-    const p: AwsResourceMonitorParams = { resource: raw.resource };
-    return { ...p };
-  },
-  compileOverride(): Record<string, unknown> {
-    return {};
-  },
-  impliedResource(raw): string | null {
-    return raw.resource;
-  },
-  check(raw, ctx, report): void {
-    checkWatched(raw.resource, 'awsvip', 'awsvipw', ctx, report);
-  },
+  ...watchingHooks('awsvip', 'awsvipw'),
 });
 
 /** `awseipw`: the Elastic IP is associated with the local ENI. */
@@ -393,19 +402,7 @@ export const awsEipMonitorType = defineMonitorType({
   },
   perServerKeys: [],
   defaults: AWS_RESOURCE_MONITOR_DEFAULTS,
-  compileParams(raw): Record<string, unknown> {
-    const p: AwsResourceMonitorParams = { resource: raw.resource };
-    return { ...p };
-  },
-  compileOverride(): Record<string, unknown> {
-    return {};
-  },
-  impliedResource(raw): string | null {
-    return raw.resource;
-  },
-  check(raw, ctx, report): void {
-    checkWatched(raw.resource, 'awseip', 'awseipw', ctx, report);
-  },
+  ...watchingHooks('awseip', 'awseipw'),
 });
 
 /** `awsdnsw`: the record set exists with this server's address, and optionally resolves to it. */

@@ -27,7 +27,7 @@ import {
 } from './mirror-primitives.ts';
 import { resolvePosix } from './posix-path.ts';
 import { countSchema, durationSchema, endpointSchema, issueText, ms, nameSchema } from './primitives.ts';
-import { checkWatched } from './resource-types-aws.ts';
+import { watchingHooks } from './resource-types-aws.ts';
 import type {
   AbsoluteReportFn,
   DeclaredResource,
@@ -439,19 +439,7 @@ export const mdMonitorType = defineMonitorType({
     noResponse: 'recover',
     recovery: { action: 'failover', finalAction: 'none' },
   },
-  compileParams(raw): Record<string, unknown> {
-    const p: MdMonitorParams = { resource: raw.resource };
-    return { ...p };
-  },
-  compileOverride(): Record<string, unknown> {
-    return {};
-  },
-  impliedResource(raw): string | null {
-    return raw.resource;
-  },
-  check(raw, ctx, report): void {
-    checkWatched(raw.resource, 'md', 'mdw', ctx, report);
-  },
+  ...watchingHooks('md', 'mdw'),
 });
 
 /**
@@ -476,19 +464,7 @@ export const mdConnectMonitorType = defineMonitorType({
     noResponse: 'warn',
     recovery: { action: 'final-only', finalAction: 'none' },
   },
-  compileParams(raw): Record<string, unknown> {
-    const p: MdMonitorParams = { resource: raw.resource };
-    return { ...p };
-  },
-  compileOverride(): Record<string, unknown> {
-    return {};
-  },
-  impliedResource(raw): string | null {
-    return raw.resource;
-  },
-  check(raw, ctx, report): void {
-    checkWatched(raw.resource, 'md', 'mdnw', ctx, report);
-  },
+  ...watchingHooks('md', 'mdnw'),
 });
 
 /**
