@@ -116,6 +116,10 @@ describe('tandem: help, version, usage errors', () => {
     [['plan', 'now'], /^tandem: unexpected argument now\n/],
     [['config'], /^tandem: missing check, schema or show\n/],
     [['config', 'schema', 'x.yaml'], /^tandem: unexpected argument x.yaml\n/],
+    [['md', 'recover', 'md1'], /^tandem: recover needs --source SERVER: the server whose copy wins\n/],
+    [['md', 'break'], /^tandem: missing the md resource name\n/],
+    [['md', 'status', '--source', 'node-1'], /^tandem: --source goes with recover only\n/],
+    [['server', 'confirm-down'], /^tandem: missing the server name\n/],
   ];
   for (const [argv, stderr] of usageErrors) {
     it(`tandem ${argv.join(' ')} -> exit 2 with usage`, async () => {

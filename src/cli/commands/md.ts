@@ -28,8 +28,12 @@ export const mdCommand: Command = {
     const source = typeof raw === 'string' ? raw : undefined;
     if (source !== undefined && action !== 'recover')
       throw new UsageError('--source goes with recover only', '');
+    // Usage problems are reported before the config is read or the API is asked.
+    if (action !== 'status' && name === undefined) throw new UsageError('missing the md resource name', '');
+    if (action === 'recover' && source === undefined)
+      throw new UsageError('recover needs --source SERVER: the server whose copy wins', '');
     const client = await ctx.client();
-    if (action === 'status') {
+    if (action === 'status' || name === undefined) {
       const r = await client.mdStatus();
       const mirrors = name === undefined ? r.mirrors : r.mirrors.filter((m) => m.name === name);
       if (name !== undefined && mirrors.length === 0) {
@@ -43,14 +47,13 @@ export const mdCommand: Command = {
       emit(ctx, { mirrors }, renderMirrors);
       return 0;
     }
-    if (name === undefined) throw new UsageError(`missing the md resource name`, '');
-    if (action === 'break' || action === 'force') {
-      emit(ctx, action === 'break' ? await client.mdBreak(name) : await client.mdForce(name), renderOpResult);
-      return 0;
-    }
-    if (source === undefined)
-      throw new UsageError('recover needs --source SERVER: the server whose copy wins', '');
-    emit(ctx, await client.mdRecover(name, source), renderOpResult);
+    const r =
+      action === 'break'
+        ? await client.mdBreak(name)
+        : action === 'force'
+          ? await client.mdForce(name)
+          : await client.mdRecover(name, source ?? '');
+    emit(ctx, r, renderOpResult);
     return 0;
   },
 };
