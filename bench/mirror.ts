@@ -21,7 +21,8 @@
  *
  * Options (env): BENCH_RUNTIME_SEC (measured seconds per run, default 4, plus 1 s of ramp), BENCH_SIZE_MIB
  * (volume size, default 256), BENCH_RESYNC_MIB (written while the peer is away, default 256),
- * BENCH_CONFIGS (comma-separated subset of baseline,nbd-file,alone,sync,async), BENCH_VERBOSE=1 (every
+ * BENCH_CONFIGS (comma-separated subset of baseline,nbd-file,alone,sync,async), BENCH_WORKLOADS (subset of
+ * seq1m-qd1,seq1m-qd16,rand4k-qd1,rand4k-qd16), BENCH_VERBOSE=1 (every
  * log line of both volumes).
  *
  * Internal: `bench/mirror.ts --peer JSON` is the child process holding the peer volume (it prints READY once
@@ -62,6 +63,16 @@ const WORKLOADS = [
   { id: 'rand4k-qd16', label: 'rand write 4 KiB, QD16', rw: 'randwrite', bs: '4k', depth: 16 },
 ] as const;
 type Workload = (typeof WORKLOADS)[number];
+/** BENCH_WORKLOADS: a comma-separated subset of the workload ids (default all). */
+const RUN_WORKLOADS: readonly Workload[] = (() => {
+  const ids = (env.BENCH_WORKLOADS ?? WORKLOADS.map((w) => w.id).join(',')).split(',').map((s) => s.trim());
+  const unknown = ids.filter((id) => !WORKLOADS.some((w) => w.id === id));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_WORKLOADS: unknown ${unknown.join(', ')} (use ${WORKLOADS.map((w) => w.id).join(',')})`,
+    );
+  return WORKLOADS.filter((w) => ids.includes(w.id));
+})();
 
 const CONFIGS = [
   { id: 'baseline', label: 'nbdkit file (baseline)' },
@@ -576,7 +587,7 @@ function table(results: Map<string, RunResult>, configs: readonly (typeof CONFIG
   const widths = [26, 8, 7, 8, 8, 7, 9, 7];
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  for (const w of WORKLOADS) {
+  for (const w of RUN_WORKLOADS) {
     console.log(`\n${w.label}`);
     console.log(line(head));
     const base = results.get(`baseline/${w.id}`);
@@ -601,7 +612,7 @@ function table(results: Map<string, RunResult>, configs: readonly (typeof CONFIG
 
 function targets(results: Map<string, RunResult>): boolean {
   const rows: [string, boolean | null][] = [];
-  for (const w of WORKLOADS.filter((x) => x.bs === '1M')) {
+  for (const w of RUN_WORKLOADS.filter((x) => x.bs === '1M')) {
     const b = results.get(`baseline/${w.id}`);
     const s = results.get(`sync/${w.id}`);
     const r = b && s ? s.mbps / b.mbps : NaN;
@@ -610,7 +621,7 @@ function targets(results: Map<string, RunResult>): boolean {
       Number.isFinite(r) ? r >= 0.7 : null,
     ]);
   }
-  for (const w of WORKLOADS) {
+  for (const w of RUN_WORKLOADS) {
     const b = results.get(`baseline/${w.id}`);
     const s = results.get(`sync/${w.id}`);
     const r = b && s ? s.p99us / b.p99us : NaN;
@@ -651,7 +662,7 @@ async function main(): Promise<number> {
   undo.push(() => rm(root, { recursive: true, force: true }));
   console.log(
     `bench:mirror: ${SIZE / MiB} MiB sparse volumes in ${root}, fio nbd engine over unix sockets, ` +
-      `${RUNTIME_SEC} s per run after ${RAMP_SEC} s ramp, ${configs.length} configurations x ${WORKLOADS.length} workloads`,
+      `${RUNTIME_SEC} s per run after ${RAMP_SEC} s ramp, ${configs.length} configurations x ${RUN_WORKLOADS.length} workloads`,
   );
   const results = new Map<string, RunResult>();
   for (const c of configs) {
@@ -661,7 +672,7 @@ async function main(): Promise<number> {
     try {
       expectPeerLoss = false;
       const s = await setUp(c.id, dir);
-      for (const w of WORKLOADS) {
+      for (const w of RUN_WORKLOADS) {
         const r = await runFio(s.socket, w);
         results.set(`${c.id}/${w.id}`, r);
         console.log(
@@ -682,7 +693,8 @@ async function main(): Promise<number> {
   console.log('\nNotes');
   console.log(
     '  every server writes through the page cache (fio sends neither FUA nor FLUSH); the mirror configurations' +
-      ' start each run order with a clean dirty bitmap, so the first writes to each 64 KiB region persist it',
+      ' start with a clean dirty bitmap, so the first write to each 4 MiB activity-log extent saves the metadata;' +
+      ' the primary streams large writes (256 KiB pieces to the local copy and the peer as they arrive)',
   );
   if (asyncDrain !== null) {
     console.log(

@@ -95,7 +95,15 @@ export const monitorStatusSchema = obj(
 
 const clusterState = oneOf(['online', 'degraded', 'offline', 'unknown']);
 
-const copyState = oneOf(['UpToDate', 'Consistent', 'Outdated', 'Inconsistent', 'SplitBrain', 'Unknown']);
+const copyState = oneOf([
+  'UpToDate',
+  'Consistent',
+  'Outdated',
+  'Inconsistent',
+  'SplitBrain',
+  'Failed',
+  'Unknown',
+]);
 
 export const mirrorDiskStatusSchema = obj(
   {
@@ -112,8 +120,12 @@ export const mirrorDiskStatusSchema = obj(
     ),
     asyncQueueDepth: num,
     error: nullable(obj({ code: str, message: str, remedy: str })),
+    diskFailure: nullable(obj({ code: str, message: str, remedy: str })),
+    recoveryPending: nullable(
+      obj({ direction: oneOf(['to-peer', 'from-peer']), full: bool, why: str, command: str }),
+    ),
   },
-  ['error'],
+  ['error', 'diskFailure', 'recoveryPending'],
 );
 
 export const mirrorListSchema = obj({ mirrors: { type: 'array', items: mirrorDiskStatusSchema } });

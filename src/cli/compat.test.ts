@@ -110,6 +110,7 @@ describe('compatibility commands', () => {
       ['--recovery', 'md2', '--source', 'node-1'],
       [{ method: 'mdRecover', args: ['md2', 'node-1'] }],
     ],
+    ['clpmdctrl', ['--recovery', 'md2'], [{ method: 'mdRecover', args: ['md2'] }]],
   ];
   for (const [name, argv, calls] of mapped) {
     it(`${name} ${argv.join(' ')}`, async () => {

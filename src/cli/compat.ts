@@ -17,7 +17,7 @@
  * | `clpmonctrl -s\|-r [-m MONITOR] [-h HOST]`| `tandem monitor suspend\|resume [MONITOR]`         |
  * | `clpmdstat [--mirror MD] [-h HOST]`       | `tandem md status [MD]`                            |
  * | `clpmdctrl --break MD [-h HOST]`          | `tandem md break MD`                               |
- * | `clpmdctrl --recovery MD --source SERVER` | `tandem md recover MD --source SERVER`             |
+ * | `clpmdctrl --recovery MD [--source SERVER]` | `tandem md recover MD [--source SERVER]`         |
  *
  * In `clpgrp`, `-h` names the server the group goes to (as in EXPRESSCLUSTER); elsewhere it names the
  * server whose API is asked.
@@ -142,7 +142,7 @@ const SPECS: Record<CompatName, CompatSpec> = {
   clpmdctrl: {
     usage:
       'Usage: clpmdctrl --break MD [-h HOST]                   stop mirroring MD on HOST (its copy goes on alone)\n' +
-      '       clpmdctrl --recovery MD --source SERVER [-h HOST]  resync MD from the copy on SERVER\n' +
+      '       clpmdctrl --recovery MD [--source SERVER] [-h HOST]  resync MD from the copy on SERVER (default: the newer copy)\n' +
       '       clpmdctrl --force MD [-h HOST]                   allow one forced activation of the copy on HOST\n' +
       '       (also --config FILE, --json)',
     options: [

@@ -196,9 +196,13 @@ export class TandemClient {
   mdForce(name: string): Promise<OpResult> {
     return this.#op(`/md/${encodeURIComponent(name)}/force`, {});
   }
-  /** Resolve a break or split brain of `name`: the copy on `source` wins, the other is resynced from it. */
-  mdRecover(name: string, source: string): Promise<OpResult> {
-    return this.#op(`/md/${encodeURIComponent(name)}/recover`, { source });
+  /**
+   * Start the mirror recovery of `name` (a pending recovery, a break, a rebuilt disk, a split brain): the
+   * copy on `source` wins and the other is resynced from it; without `source`, the copy the generations
+   * say is newer (refused with MD_RECOVER_NEEDS_SOURCE for a split brain or unrelated copies).
+   */
+  mdRecover(name: string, source?: string): Promise<OpResult> {
+    return this.#op(`/md/${encodeURIComponent(name)}/recover`, source === undefined ? {} : { source });
   }
   /** Confirm that a lost server's instance is stopped (after a failed forced stop). */
   serverConfirmDown(name: string): Promise<OpResult> {

@@ -67,6 +67,7 @@ test('volume options: volume id, mdc addresses of both servers and the timeouts 
     assert.equal(o.connectTimeoutMs, 1000);
     assert.equal(o.ackTimeoutMs, 2000);
     assert.equal(o.mode, 'sync');
+    assert.equal(o.autoRecovery, true, 'autoRecovery reaches the engine');
     assert.equal('size' in o, false);
     assert.equal(localCopies(w.config, 'node-3').length, 0);
   } finally {

@@ -14,7 +14,7 @@ const md = (name: string): CompiledResource =>
   }) as unknown as CompiledResource;
 const config = { resources: [md('md1'), md('md2')] } as unknown as CompiledConfig;
 
-function fakeVolume(calls: string[], refuse = false): MirrorVolume {
+function fakeVolume(calls: string[], refuse = false, over: Partial<MirrorStatus> = {}): MirrorVolume {
   const status = {
     name: 'md1',
     role: 'primary',
@@ -24,10 +24,13 @@ function fakeVolume(calls: string[], refuse = false): MirrorVolume {
     dirtyBytes: 65_536,
     resync: { doneBytes: 1, totalBytes: 2, rateBytesPerSec: 3, etaSec: null },
     asyncQueueDepth: 0,
+    diskFailure: null,
+    recoveryPending: null,
+    ...over,
   } as unknown as MirrorStatus;
   return {
     status: () => status,
-    break: () => (calls.push('break'), Promise.resolve()),
+    break: () => (calls.push('break'), Promise.resolve({ peerOutdated: true })),
     recover: (source: string) => {
       calls.push(`recover ${source}`);
       if (refuse)
@@ -70,6 +73,8 @@ test('statuses: the engine state of each local copy, and the open error of a cop
       resync: { doneBytes: 1, totalBytes: 2, rateBytesPerSec: 3, etaSec: null },
       asyncQueueDepth: 0,
       error: null,
+      diskFailure: null,
+      recoveryPending: null,
     },
   );
   assert.equal(s[1]?.error?.code, 'MD_META_CORRUPT');
@@ -79,20 +84,76 @@ test('statuses: the engine state of each local copy, and the open error of a cop
 test('break and recover act on the local copy; recover maps the source server to local or peer', async () => {
   const calls: string[] = [];
   const h = host(fakeVolume(calls));
-  assert.equal((await mirrorOperation(h, config, 'node-1', { action: 'break', name: 'md1' })).ok, true);
+  const brk = await mirrorOperation(h, config, 'node-1', { action: 'break', name: 'md1' });
+  assert.equal(brk.ok, true);
+  assert.match(brk.message, /The copy on node-2 is marked outdated/);
   assert.equal(
     (await mirrorOperation(h, config, 'node-1', { action: 'recover', name: 'md1', source: 'node-1' })).ok,
     true,
   );
   await mirrorOperation(h, config, 'node-1', { action: 'recover', name: 'md1', source: 'node-2' });
-  assert.deepEqual(calls, ['break', 'recover local', 'recover peer']);
+  // Without --source: the direction the generations say.
+  const auto = await mirrorOperation(h, config, 'node-1', { action: 'recover', name: 'md1' });
+  assert.equal(auto.ok, true);
+  assert.match(auto.message, /the copy the generations say is newer is the source/);
+  assert.deepEqual(calls, ['break', 'recover local', 'recover peer', 'recover auto']);
+});
+
+test('statuses: a failed disk and a pending recovery are shown with their reason and remedy', () => {
+  const failure = {
+    code: 'MD_DISK_FAILED' as const,
+    message:
+      'Volume md1: The local disk of the copy failed (write on the data partition /d of node-1 failed: EIO)',
+    remedy: 'Replace or repair the data partition /d on node-1, then run `tandem md recover md1` on node-1',
+  };
+  const failed = mirrorStatuses(
+    host(
+      fakeVolume([], false, {
+        local: 'Failed',
+        peer: 'UpToDate',
+        connection: { kind: 'Refused', code: 'MD_DISK_FAILED', why: 'write failed: EIO' },
+        resync: null,
+        diskFailure: failure,
+      }),
+    ),
+    config,
+    'node-1',
+  )[0];
+  // Failed in the document too, and diskFailure says why.
+  assert.equal(failed?.local, 'Failed');
+  assert.deepEqual(failed?.diskFailure, failure);
+  assert.equal(failed?.connection, 'Refused: MD_DISK_FAILED: write failed: EIO');
+  const pending = mirrorStatuses(
+    host(
+      fakeVolume([], false, {
+        local: 'Outdated',
+        connection: { kind: 'RecoveryPending', direction: 'from-peer', full: false, why: 'peer newer' },
+        resync: null,
+        recoveryPending: {
+          direction: 'from-peer',
+          full: false,
+          why: 'peer newer',
+          command: 'tandem md recover md1',
+        },
+      }),
+    ),
+    config,
+    'node-1',
+  )[0];
+  assert.equal(pending?.connection, 'RecoveryPending from-peer: peer newer');
+  assert.equal(pending?.recoveryPending?.command, 'tandem md recover md1');
+  assert.equal(pending?.local, 'Outdated');
 });
 
 test('refusals name the object, the reason and the remedy', async () => {
   const h = host(fakeVolume([], true));
-  const noSource = await mirrorOperation(h, config, 'node-1', { action: 'recover', name: 'md1' });
-  assert.equal(noSource.code, 'INVALID_REQUEST');
-  assert.match(noSource.message, /--source node-1 or --source node-2/);
+  const badSource = await mirrorOperation(h, config, 'node-1', {
+    action: 'recover',
+    name: 'md1',
+    source: 'node-3',
+  });
+  assert.equal(badSource.code, 'INVALID_REQUEST');
+  assert.match(badSource.message, /--source must name node-1 or node-2 \(the copy that wins\), not node-3/);
   const unknown = await mirrorOperation(h, config, 'node-1', { action: 'break', name: 'md9' });
   assert.equal(unknown.code, 'NOT_FOUND');
   assert.match(unknown.remedy ?? '', /md1, md2/);

@@ -2,6 +2,10 @@
  * The daemon's view of its mirror disk copies for the API (issue 5 section 3): `MirrorStatus` of the engine
  * turned into the `MirrorDiskStatus` of the status document, and the operator's `tandem md break|recover`
  * carried out on the local copy with a reply like every other operator request.
+ *
+ * Each copy also carries `diskFailure` (MD_DISK_FAILED: the local disk failed, with the volume, server,
+ * path, error and remedy; `local` is then `Failed`) and `recoveryPending` (`autoRecovery: false` and the
+ * copies differ: the command that starts the recovery).
  */
 import type { OperatorReply } from '../core/types.ts';
 import type { MirrorHost } from '../mirror/host.ts';
@@ -21,6 +25,8 @@ function connectionText(c: MirrorStatus['connection']): string {
       return `SplitBrain: ${c.why}`;
     case 'Refused':
       return `Refused: ${c.code}: ${c.why}`;
+    case 'RecoveryPending':
+      return `RecoveryPending ${c.direction}${c.full ? ' (full)' : ''}: ${c.why}`;
     default:
       return c.kind;
   }
@@ -63,6 +69,8 @@ export function mirrorStatuses(
         resync: null,
         asyncQueueDepth: 0,
         error: e,
+        diskFailure: null,
+        recoveryPending: null,
       });
       continue;
     }
@@ -79,6 +87,8 @@ export function mirrorStatuses(
       resync: s.resync === null ? null : { ...s.resync },
       asyncQueueDepth: s.asyncQueueDepth,
       error: null,
+      diskFailure: s.diskFailure === null ? null : { ...s.diskFailure },
+      recoveryPending: s.recoveryPending === null ? null : { ...s.recoveryPending },
     });
   }
   return out;
@@ -133,25 +143,33 @@ export async function mirrorOperation(
   }
   try {
     if (op.action === 'break') {
-      await v.break();
+      const r = await v.break();
       return {
         requestId,
         ok: true,
-        message: `Mirroring of ${op.name} is broken on ${self}; this copy goes on alone.`,
+        message:
+          `Mirroring of ${op.name} is broken on ${self}; this copy goes on alone.` +
+          (r.peerOutdated
+            ? ` The copy on ${m.peer} is marked outdated (not activated unforced until tandem md recover ${op.name}).`
+            : ''),
       };
     }
-    if (op.source === undefined || (op.source !== self && op.source !== m.peer)) {
+    if (op.source !== undefined && op.source !== self && op.source !== m.peer) {
       return refused(
         OperationErrorCode.invalidRequest,
-        `recover needs --source ${self} or --source ${m.peer} (the copy that wins).`,
-        `tandem md status ${op.name} shows both copies; choose the one with the data to keep.`,
+        `recover --source must name ${self} or ${m.peer} (the copy that wins), not ${op.source}.`,
+        `tandem md status ${op.name} shows both copies; choose the one with the data to keep, or leave --source out to take the copy the generations say is newer.`,
       );
     }
-    await v.recover(op.source === self ? 'local' : 'peer');
+    const source = op.source === undefined ? 'auto' : op.source === self ? 'local' : 'peer';
+    await v.recover(source);
     return {
       requestId,
       ok: true,
-      message: `Recovery of ${op.name} started: the copy on ${op.source} is the source; the other is resynced from it.`,
+      message:
+        op.source === undefined
+          ? `Recovery of ${op.name} requested on ${self}: the copy the generations say is newer is the source (tandem md status ${op.name} shows the progress).`
+          : `Recovery of ${op.name} started: the copy on ${op.source} is the source; the other is resynced from it.`,
     };
   } catch (err) {
     if (err instanceof MirrorRefusedError) {

@@ -14,8 +14,13 @@
  * active server, never a lost write.
  */
 
-/** Default number of hot regions: 1024 x 64 KiB regions = 64 MiB kept marked. */
+/**
+ * Default number of hot entries: 1024 extents of DEFAULT_HOT_EXTENT = 4 GiB kept marked (DRBD: 1237 x 4 MiB).
+ * The set holds extent indices; the volume maps an extent to its regions.
+ */
 export const DEFAULT_HOT_REGIONS = 1024;
+/** Bytes one hot entry covers by default: a sequential writer pays one save per 4 MiB, not per region. */
+export const DEFAULT_HOT_EXTENT = 4 * 1024 * 1024;
 
 /** Placeholder between `touch` and `covered` (the same synchronous step of the write path). */
 const NOT_SAVED: Promise<void> = Promise.resolve();

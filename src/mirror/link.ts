@@ -15,7 +15,14 @@
 import { createServer, connect as netConnect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from '../ports/logger.ts';
-import { handshake, MsgType, type MdcConnection } from './mdc.ts';
+import {
+  handshake,
+  MsgType,
+  type DataHeader,
+  type DataMsg,
+  type DataStream,
+  type MdcConnection,
+} from './mdc.ts';
 
 /**
  * PING interval for a given silence timeout: `max(1 s, sendTimeoutMs / 10)` (the issue's rule), but never
@@ -46,7 +53,9 @@ export interface MirrorLinkOptions {
   /** A connection passed the handshake and is now the live one. */
   readonly onUp: (conn: MdcConnection) => void;
   /** A message other than PING/PONG on the live connection, in arrival order. */
-  readonly onMessage: (conn: MdcConnection, type: number, payload: Buffer) => void;
+  readonly onMessage: (conn: MdcConnection, type: number, payload: Buffer, data: DataMsg | undefined) => void;
+  /** Data messages (WRITE, RESYNC_BLOCK) as their bytes arrive; without it they come whole to onMessage. */
+  readonly onDataBegin?: (conn: MdcConnection, type: number, h: DataHeader) => DataStream;
   /** The live connection is gone (called synchronously as it goes); redialing waits for the promise. */
   readonly onDown: (conn: MdcConnection) => Promise<unknown>;
 }
@@ -161,13 +170,24 @@ export class MirrorLink {
         const stopKeepalive = this.#keepalive(conn, sock);
         // Before start: frames that arrived with the handshake (the peer's meta) are delivered by start.
         this.#o.onUp(conn);
+        const onDataBegin = this.#o.onDataBegin;
+        const streamTo =
+          onDataBegin === undefined
+            ? undefined
+            : (t: number, h: DataHeader): DataStream => onDataBegin(conn, t, h);
         conn.start(
-          (t, p) => {
+          (t, p, d) => {
             if (t === MsgType.ping) conn.send(MsgType.pong);
-            else if (t !== MsgType.pong) this.#o.onMessage(conn, t, p);
+            else if (t !== MsgType.pong) this.#o.onMessage(conn, t, p, d);
           },
-          () => {
+          (err?: Error) => {
             stopKeepalive();
+            // Why it dropped (a refused frame, a socket error), so a mirror break is never a mystery.
+            if (err !== undefined)
+              this.#o.log.warn(
+                { volume: this.#o.volume, peer: this.#o.peer.name, err: err.message },
+                'mirror connection dropped',
+              );
             if (this.#conn !== conn) return;
             this.#conn = null;
             void this.#o.onDown(conn).then(
@@ -181,6 +201,7 @@ export class MirrorLink {
               },
             );
           },
+          streamTo,
         );
       },
       () => this.#scheduleDial(),

@@ -14,6 +14,8 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net';
 import type { Logger } from '../ports/logger.ts';
 import { ByteQueue } from '../nbd/byte-queue.ts';
+import { LoopCork } from '../nbd/cork.ts';
+import { bytesLength, splitBytes, toBuffer, type Bytes } from '../nbd/types.ts';
 
 export const MDC_PROTOCOL_VERSION = 1;
 /** Largest frame accepted (a resync block or a write is at most a few MiB). */
@@ -33,6 +35,12 @@ export const MsgType = {
   ping: 18,
   pong: 19,
   recover: 20,
+  /** The operator ran `recover` on the sender: resume mirroring and start the recovery (no payload). */
+  recoverStart: 21,
+  /** The sender (primary) broke the mirror: the receiver's copy is outdated; answered by OUTDATE_ACK. */
+  outdate: 22,
+  /** The receiver persisted that its copy is outdated. */
+  outdateAck: 23,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 
@@ -50,12 +58,12 @@ function authMac(key: Buffer, cluster: string, volumeId: string, own: Buffer, pe
     .digest();
 }
 
-/** A write or a resync block: `seq` (0 for blocks), byte offset, FUA flag, data. */
+/** A write or a resync block: `seq` (0 for blocks), byte offset, FUA flag, data (chunks as received). */
 export interface DataMsg {
   seq: number;
   offset: number;
   fua: boolean;
-  data: Buffer;
+  data: Bytes;
 }
 
 /** Bytes of a data message's header (seq, offset, FUA) before its data. */
@@ -67,14 +75,11 @@ function writeDataHeader(m: DataMsg, b: Buffer, at: number): void {
   b.writeUInt8(m.fua ? 1 : 0, at + 12);
 }
 
-export function decodeData(p: Buffer): DataMsg {
-  if (p.length < DATA_HEADER_BYTES) throw new RangeError('data message shorter than its header');
-  return {
-    seq: p.readUInt32BE(0),
-    offset: p.readDoubleBE(4),
-    fua: p.readUInt8(12) === 1,
-    data: p.subarray(DATA_HEADER_BYTES),
-  };
+export function decodeData(p: Bytes): DataMsg {
+  const [head, data] = splitBytes(p, DATA_HEADER_BYTES);
+  const h = toBuffer(head);
+  if (h.length < DATA_HEADER_BYTES) throw new RangeError('data message shorter than its header');
+  return { seq: h.readUInt32BE(0), offset: h.readDoubleBE(4), fua: h.readUInt8(12) === 1, data };
 }
 
 export function encodeSeq(seq: number, status = 0): Buffer {
@@ -118,32 +123,40 @@ export class MdcRefusedError extends Error {
 export class MdcConnection {
   readonly peer: PeerHello;
   readonly #socket: Socket;
-  #onMessage: (type: number, payload: Buffer) => void = () => undefined;
+  #onMessage: OnMessage = () => undefined;
   #onClose: (err?: Error) => void = () => undefined;
   #closed = false;
   /** Frames that arrived before `start` (the peer sends its meta right after the handshake). */
-  #pending: [number, Buffer][] | null = [];
+  #pending: [number, Buffer, DataMsg | undefined][] | null = [];
   #closeErr: { err?: Error } | null = null;
+  readonly #reader: FrameReader;
+  readonly #cork: LoopCork;
 
   constructor(socket: Socket, peer: PeerHello, rest: FrameReader) {
     this.#socket = socket;
     this.peer = peer;
-    rest.onFrame = (t, p) => {
-      if (this.#pending !== null) this.#pending.push([t, p]);
-      else if (!this.#closed) this.#onMessage(t, p);
+    this.#reader = rest;
+    this.#cork = new LoopCork(socket);
+    rest.onFrame = (t, p, d) => {
+      if (this.#pending !== null) this.#pending.push([t, p, d]);
+      else if (!this.#closed) this.#onMessage(t, p, d);
     };
     rest.onError = (err) => this.close(err);
     socket.on('close', () => this.#finish());
     socket.on('error', (err) => this.#finish(err));
   }
 
-  /** Sets the handlers; frames that arrived since the handshake are delivered now. */
-  start(onMessage: (type: number, payload: Buffer) => void, onClose: (err?: Error) => void): void {
+  /**
+   * Sets the handlers; frames that arrived since the handshake are delivered now (whole). With
+   * `onDataBegin`, later data messages are streamed to it as they arrive (FrameReader).
+   */
+  start(onMessage: OnMessage, onClose: (err?: Error) => void, onDataBegin?: OnDataBegin): void {
     this.#onMessage = onMessage;
     this.#onClose = onClose;
+    if (onDataBegin !== undefined) this.#reader.onDataBegin = (t, h) => onDataBegin(t, h);
     const pending = this.#pending ?? [];
     this.#pending = null;
-    for (const [t, p] of pending) if (!this.#closed || this.#closeErr !== null) onMessage(t, p);
+    for (const [t, p, d] of pending) if (!this.#closed || this.#closeErr !== null) onMessage(t, p, d);
     if (this.#closeErr !== null) onClose(this.#closeErr.err);
   }
 
@@ -169,22 +182,22 @@ export class MdcConnection {
     if (this.#closed) return false;
     const h = Buffer.allocUnsafe(5 + DATA_HEADER_BYTES);
     h.writeUInt8(type, 0);
-    h.writeUInt32BE(DATA_HEADER_BYTES + m.data.length, 1);
+    h.writeUInt32BE(DATA_HEADER_BYTES + bytesLength(m.data), 1);
     writeDataHeader(m, h, 5);
     this.#writev(h, m.data);
     return true;
   }
 
-  /** Header and payload leave in one writev (cork), not as two packets. */
-  #writev(h: Buffer, payload: Buffer): void {
-    if (payload.length === 0) {
-      this.#socket.write(h);
-      return;
-    }
-    this.#socket.cork();
+  /**
+   * Queues header and payload (chunks); every frame sent in this loop iteration (the acks of the writes
+   * that completed together, the writes of the NBD requests read together) leaves in one writev.
+   */
+  #writev(h: Buffer, payload: Bytes): void {
+    this.#cork.hold();
     this.#socket.write(h);
-    this.#socket.write(payload);
-    this.#socket.uncork();
+    if (Buffer.isBuffer(payload)) {
+      if (payload.length > 0) this.#socket.write(payload);
+    } else for (const c of payload) this.#socket.write(c);
   }
 
   sendJson(type: number, value: unknown): boolean {
@@ -205,24 +218,80 @@ export class MdcConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
+    this.#reader.abort();
     if (this.#pending !== null) this.#closeErr = err === undefined ? {} : { err };
     else this.#onClose(err);
   }
 }
 
 /**
+ * A received frame: its type and payload; for WRITE and RESYNC_BLOCK the payload is empty and `data` holds
+ * the decoded message, whose data are the socket chunks it arrived in (views, never joined).
+ */
+export type OnMessage = (type: number, payload: Buffer, data: DataMsg | undefined) => void;
+
+/** A data message's header, before its data. */
+export interface DataHeader {
+  readonly seq: number;
+  readonly offset: number;
+  readonly fua: boolean;
+  /** Bytes of data that follow. */
+  readonly length: number;
+}
+
+/** Takes one data message's data as it arrives: pieces in order (views of socket chunks), then `end`. */
+export interface DataStream {
+  data(chunk: Buffer): void;
+  end(): void;
+  /** The connection closed before the message was complete. */
+  abort(): void;
+}
+
+/** A data message starts; returns where its data goes. */
+export type OnDataBegin = (type: number, h: DataHeader) => DataStream;
+
+const DATA_TYPES: ReadonlySet<number> = new Set([MsgType.write, MsgType.resyncBlock]);
+const EMPTY = Buffer.alloc(0);
+
+/**
  * Splits the byte stream into frames. Chunks are queued, not concatenated: a 1 MiB frame arrives in many
- * socket chunks, and joining the buffer on every chunk made reading it quadratic. A payload within one
- * chunk is a view of it; one that straddles chunks is copied once.
+ * socket chunks, and joining the buffer on every chunk made reading it quadratic. A control payload within
+ * one chunk is a view of it, one that straddles chunks is copied once; a data frame's data is never copied
+ * (`writev` takes the chunks as they are).
  */
 export class FrameReader {
   readonly #q = new ByteQueue();
-  onFrame: (type: number, payload: Buffer) => void = () => undefined;
+  onFrame: OnMessage = () => undefined;
   onError: (err: Error) => void = () => undefined;
+  /** When set, data messages are streamed to it as their bytes arrive instead of delivered whole. */
+  onDataBegin: OnDataBegin | null = null;
+  /** The data message being streamed and the bytes of it still to come. */
+  #stream: { readonly to: DataStream; left: number } | null = null;
+
+  /** The connection is gone: a data message being streamed will not be completed. */
+  abort(): void {
+    const s = this.#stream;
+    this.#stream = null;
+    s?.to.abort();
+  }
 
   push(chunk: Buffer): void {
     this.#q.push(chunk);
-    while (this.#q.length >= 5) {
+    for (;;) {
+      const s = this.#stream;
+      if (s !== null) {
+        const n = Math.min(s.left, this.#q.length);
+        if (n === 0) return;
+        const part = this.#q.takeChunks(n);
+        if (Buffer.isBuffer(part)) s.to.data(part);
+        else for (const c of part) s.to.data(c);
+        s.left -= n;
+        if (s.left > 0) return;
+        this.#stream = null;
+        s.to.end();
+        continue;
+      }
+      if (this.#q.length < 5) return;
       const h = this.#q.peek(5);
       const type = h.readUInt8(0);
       const len = h.readUInt32BE(1);
@@ -231,9 +300,34 @@ export class FrameReader {
         this.#q.clear();
         return;
       }
+      const streamed = this.onDataBegin !== null && DATA_TYPES.has(type) && len >= DATA_HEADER_BYTES;
+      if (streamed) {
+        if (this.#q.length < 5 + DATA_HEADER_BYTES) return;
+        this.#q.skip(5);
+        const h = this.#q.take(DATA_HEADER_BYTES);
+        const left = len - DATA_HEADER_BYTES;
+        const to = this.onDataBegin!(type, {
+          seq: h.readUInt32BE(0),
+          offset: h.readDoubleBE(4),
+          fua: h.readUInt8(12) === 1,
+          length: left,
+        });
+        if (left === 0) to.end();
+        else this.#stream = { to, left };
+        continue;
+      }
       if (this.#q.length < 5 + len) return;
       this.#q.skip(5);
-      this.onFrame(type, this.#q.take(len));
+      if (DATA_TYPES.has(type) && len >= DATA_HEADER_BYTES) {
+        const h = this.#q.take(DATA_HEADER_BYTES);
+        const m: DataMsg = {
+          seq: h.readUInt32BE(0),
+          offset: h.readDoubleBE(4),
+          fua: h.readUInt8(12) === 1,
+          data: this.#q.takeChunks(len - DATA_HEADER_BYTES),
+        };
+        this.onFrame(type, EMPTY, m);
+      } else this.onFrame(type, this.#q.take(len), undefined);
     }
   }
 }

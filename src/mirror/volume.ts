@@ -21,13 +21,23 @@
  * newer one. A copy opened without its peer is `Consistent` until they connect; `promote` can wait for
  * the peer (`waitForPeerMs`) instead of refusing at once.
  *
+ * Disk failure: a read, write or sync of the data partition that fails marks the copy Failed (the state
+ * machine's `local-io-error`, persisted best effort). A primary then fails every further write with EIO
+ * (mdw reports the failure and the cluster fails the group over to the peer); a secondary drops mirrored
+ * data from then on and tells the primary through its meta (replica.ts), which goes on alone. `openData`
+ * lets tests inject a failing data partition.
+ *
+ * Operator break on the primary: the peer is told its copy is outdated, and the link drops once it has
+ * acknowledged (bounded wait, `#outdatePeer`).
+ *
  * The connection (dialing, handshake, keepalive) is link.ts; the resync's copy loop is resync.ts (the
  * source side drives: the regions dirty on either side, or all when the generations say full).
  */
 import { open as openFile, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { BackendError, type BlockBackend } from '../nbd/types.ts';
+import { BackendError, bytesLength, type BlockBackend, type Bytes, type WriteStream } from '../nbd/types.ts';
+import { writeAllAt } from '../nbd/write-all.ts';
 import { DEFAULT_REGION_SIZE, DirtyBitmap } from './core/bitmap.ts';
 import { initialGenerations, JUST_CREATED, type Generations } from './core/generations.ts';
 import {
@@ -36,21 +46,49 @@ import {
   isReplicating,
   resyncStatus,
   step,
+  diskFailedRefusal,
   type PeerInfo,
+  type RecoverSource,
   type VolumeAction,
   type VolumeEvent,
   type VolumeState,
 } from './core/volume-state.ts';
 import { MetadataStore, type MirrorMeta } from './metadata.ts';
-import { decodeData, decodeSeq, encodeSeq, mdcKey, MsgType, type MdcConnection } from './mdc.ts';
+import {
+  decodeData,
+  decodeSeq,
+  encodeSeq,
+  mdcKey,
+  MsgType,
+  type DataMsg,
+  type MdcConnection,
+} from './mdc.ts';
 import { MirrorLink } from './link.ts';
 import { copyRegions, RegionActivity } from './resync.ts';
 import { Replica } from './replica.ts';
 import { ActiveVolume, type VolumeIo } from './active-volume.ts';
-import { HotRegions } from './hot-regions.ts';
+import { DEFAULT_HOT_EXTENT, HotRegions } from './hot-regions.ts';
 import { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
 
 export { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
+
+/** Longest wait for the peer's OUTDATE_ACK during an operator break. */
+const OUTDATE_ACK_MS = 5_000;
+
+/** Bytes of a streamed write sent to the local copy and the peer together (one WRITE message each). */
+export const WRITE_PIECE_BYTES = 256 * 1024;
+
+/** Where a write goes (#route): the connection, or null (alone: `alone`, or the async queue is full). */
+interface Route {
+  readonly conn: MdcConnection | null;
+  readonly alone: boolean;
+}
+
+/** One piece of a write under way: its local write and the peer's ack (null: not sent to the peer). */
+interface Piece {
+  readonly local: Promise<void>;
+  readonly peer: Promise<boolean> | null;
+}
 
 interface PendingAck {
   /** true: the peer acknowledged; false: the peer was lost first (the write completes locally). */
@@ -74,9 +112,13 @@ export class MirrorVolume implements VolumeIo {
   #closed = false;
   #seq = 1;
   #acks = new Map<number, PendingAck>();
+  /** Writes sent to the peer and not acknowledged yet (the async queue's depth). */
+  #peerWrites = 0;
   #flushes = new Map<number, () => void>();
   readonly #activity = new RegionActivity();
+  /** The hot set (hot-regions.ts), by extent: extent e covers regions e*k .. e*k+k-1, k = #extentRegions. */
   readonly #hot: HotRegions;
+  readonly #extentRegions: number;
   /** The latest save requested: the bitmap it writes, and when it is durable. */
   #lastSave: { bitmap: DirtyBitmap; done: Promise<void> } | null = null;
   readonly #replica: Replica;
@@ -85,6 +127,9 @@ export class MirrorVolume implements VolumeIo {
   #backend: ActiveVolume | null = null;
   /** Called after every state change (promote's wait for the peer). */
   readonly #watchers = new Set<() => void>();
+  /** A break on the primary waiting for the peer's OUTDATE_ACK (true: acknowledged). */
+  #outdateWait: ((acked: boolean) => void) | null = null;
+  #outdateAcked = false;
 
   private constructor(o: MirrorVolumeOptions, data: FileHandle, meta: MetadataStore, m: MirrorMeta) {
     this.#o = o;
@@ -95,11 +140,14 @@ export class MirrorVolume implements VolumeIo {
     this.#bitmap = m.bitmap;
     this.#key = mdcKey(o.secret, o.clusterName);
     this.#hot = new HotRegions(o.hotRegions);
+    this.#extentRegions = Math.max(1, Math.ceil((o.hotExtent ?? DEFAULT_HOT_EXTENT) / m.bitmap.regionSize));
     this.#replica = new Replica({
       volume: o.name,
       data,
       log: o.log,
       isPrimary: () => this.#state.role === 'primary',
+      onIoError: (err, op) => void this.#ioFailed(op, err),
+      isFailed: () => this.#state.flags.diskFailed,
     });
     this.#state = initVolumeState({
       name: o.name,
@@ -110,12 +158,14 @@ export class MirrorVolume implements VolumeIo {
       generations: m.generations,
       flags: m.flags,
       dirtyBytes: m.bitmap.dirtyBytes(),
+      autoRecovery: o.autoRecovery ?? true,
+      dataPath: o.dataPath,
     });
   }
 
   /** Opens the copy (creating its metadata on a blank cluster partition), listens and dials the peer. */
   static async open(o: MirrorVolumeOptions): Promise<MirrorVolume> {
-    const data = await openFile(o.dataPath, 'r+');
+    const data = await (o.openData ?? ((path: string) => openFile(path, 'r+')))(o.dataPath);
     try {
       const size = o.size ?? (await stat(o.dataPath)).size;
       const regionSize = o.regionSize ?? DEFAULT_REGION_SIZE;
@@ -148,9 +198,12 @@ export class MirrorVolume implements VolumeIo {
           sendTimeoutMs: o.sendTimeoutMs,
           retryMs: o.retryMs ?? 500,
           log: o.log,
-          mayDial: () => !v.#state.flags.broken,
+          // Dialed even when broken: the link then comes up refused (MD_BROKEN), so that a `recover` run
+          // on either server reaches the other.
+          mayDial: () => true,
           onUp: (conn) => v.#onUp(conn),
-          onMessage: (conn, t, p) => v.#onMessage(conn, t, p),
+          onMessage: (conn, t, p, d) => v.#onMessage(conn, t, p, d),
+          onDataBegin: (conn, t, h) => v.#replica.begin(conn, t, h),
           onDown: (conn) => v.#onDown(conn),
         });
       } catch (err) {
@@ -183,10 +236,21 @@ export class MirrorVolume implements VolumeIo {
       connection: s.connection,
       dirtyBytes: this.#bitmap.dirtyBytes(),
       resync: resyncStatus(s, this.#o.now()),
-      asyncQueueDepth: this.#o.mode === 'async' ? this.#acks.size : 0,
+      asyncQueueDepth: this.#o.mode === 'async' ? this.#peerWrites : 0,
       generations: s.generations,
       resyncBytesSent: this.#resyncBytes,
       lastDecision: s.lastDecision === null ? null : `${s.lastDecision.kind}: ${s.lastDecision.why}`,
+      flags: s.flags,
+      diskFailure: s.flags.diskFailed ? diskFailedRefusal(s) : null,
+      recoveryPending:
+        s.connection.kind === 'RecoveryPending'
+          ? {
+              direction: s.connection.direction,
+              full: s.connection.full,
+              why: s.connection.why,
+              command: `tandem md recover ${s.name}`,
+            }
+          : null,
     };
   }
 
@@ -223,12 +287,21 @@ export class MirrorVolume implements VolumeIo {
     await this.#dispatch({ type: 'demote', nowMs: this.#o.now() });
   }
 
-  async break(): Promise<void> {
+  /**
+   * The operator's mirror break. `peerOutdated`: on the primary, the mirrored peer acknowledged that its
+   * copy is now outdated before the link dropped (false: not mirrored, not primary, or no answer in time).
+   */
+  async break(): Promise<{ peerOutdated: boolean }> {
+    this.#outdateAcked = false;
     await this.#dispatch({ type: 'break', nowMs: this.#o.now(), newId: this.#newId() });
+    return { peerOutdated: this.#outdateAcked };
   }
 
-  /** `recover --source`: `local` keeps this copy, `peer` overwrites it from the peer. */
-  async recover(source: 'local' | 'peer'): Promise<void> {
+  /**
+   * `recover`: `local` keeps this copy, `peer` overwrites it from the peer, `auto` (no `--source`) takes
+   * the direction the generations say (MD_RECOVER_NEEDS_SOURCE for a split brain or unrelated copies).
+   */
+  async recover(source: RecoverSource): Promise<void> {
     const acts = await this.#dispatch({
       type: 'recover',
       nowMs: this.#o.now(),
@@ -276,7 +349,11 @@ export class MirrorVolume implements VolumeIo {
   /** What a save writes: the in-memory bitmap plus the hot regions (see the module comment). */
   #snapshot(): MirrorMeta {
     const bitmap = this.#bitmap.clone();
-    for (const i of this.#hot.regions()) bitmap.setRegion(i);
+    const k = this.#extentRegions;
+    for (const e of this.#hot.regions()) {
+      const end = Math.min((e + 1) * k, bitmap.regions);
+      for (let i = e * k; i < end; i++) bitmap.setRegion(i);
+    }
     return {
       volumeId: this.#o.volumeId,
       size: this.size,
@@ -302,9 +379,13 @@ export class MirrorVolume implements VolumeIo {
   /** Feeds one event through the reducer and carries out its actions; events are strictly serialized. */
   #dispatch(event: VolumeEvent): Promise<readonly VolumeAction[]> {
     const run = async (): Promise<readonly VolumeAction[]> => {
+      const was = this.#state.connection;
       const r = step(this.#state, event);
       this.#state = r.state;
       for (const a of r.actions) await this.#act(a);
+      // Mirroring stopped with the link up (a refusal, a failed disk, a pending recovery): writes waiting
+      // for the peer complete alone, now that the actions persisted that this copy goes on alone.
+      if (isReplicating(was) && !isReplicating(this.#state.connection)) this.#releasePeerWaits();
       for (const w of this.#watchers) w();
       return r.actions;
     };
@@ -337,7 +418,14 @@ export class MirrorVolume implements VolumeIo {
     const log = this.#o.log;
     switch (a.type) {
       case 'persist':
-        await this.#save();
+        if (a.bestEffort)
+          await this.#save().catch((err: unknown) =>
+            log.error(
+              { volume: this.name, err: (err as Error).message },
+              'the metadata could not be saved (the disk failure is kept in memory)',
+            ),
+          );
+        else await this.#save();
         break;
       case 'send-meta':
         this.#conn?.sendJson(MsgType.meta, { info: this.#info() });
@@ -356,6 +444,15 @@ export class MirrorVolume implements VolumeIo {
       case 'send-recover':
         this.#conn?.send(MsgType.recover);
         break;
+      case 'send-recover-start':
+        this.#conn?.send(MsgType.recoverStart);
+        break;
+      case 'send-outdate':
+        this.#outdateAcked = await this.#outdatePeer();
+        break;
+      case 'send-outdate-ack':
+        this.#conn?.send(MsgType.outdateAck);
+        break;
       case 'disconnect':
         this.#conn?.close();
         break;
@@ -366,6 +463,63 @@ export class MirrorVolume implements VolumeIo {
         log[a.level]({ volume: this.name }, a.message);
         break;
     }
+  }
+
+  /**
+   * Tells the peer its copy is outdated (operator break on the primary) and waits for its OUTDATE_ACK, at
+   * most `min(ackTimeoutMs, 5 s)`: without an answer the break goes on (this copy's `peerOutdated` still
+   * keeps the peer from being taken as the latest by this side).
+   */
+  async #outdatePeer(): Promise<boolean> {
+    const conn = this.#conn;
+    if (conn === null || !conn.send(MsgType.outdate)) return false;
+    const acked = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => done(false), Math.min(this.#o.ackTimeoutMs, OUTDATE_ACK_MS));
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.#outdateWait = null;
+        resolve(ok);
+      };
+      this.#outdateWait = done;
+    });
+    if (!acked)
+      this.#o.log.warn(
+        { volume: this.name, peer: this.#o.peer.name },
+        `${this.#o.peer.name} did not acknowledge that its copy is outdated; breaking the mirror anyway`,
+      );
+    return acked;
+  }
+
+  /** Writes and flushes waiting for the peer complete locally (their regions stay dirty). */
+  #releasePeerWaits(): void {
+    const acks = [...this.#acks.values()];
+    const flushes = [...this.#flushes.values()];
+    this.#acks.clear();
+    this.#flushes.clear();
+    for (const a of acks) {
+      clearTimeout(a.timer);
+      a.resolve(false);
+    }
+    for (const f of flushes) f();
+  }
+
+  /**
+   * The data partition failed an I/O: the state machine marks the copy Failed (first error kept). Returns
+   * the EIO to fail the request with.
+   */
+  #ioFailed(op: 'read' | 'write' | 'flush', err: unknown): BackendError {
+    const e = err as NodeJS.ErrnoException;
+    const error = `${e.message ?? String(err)}`;
+    if (!this.#closed) {
+      void this.#dispatch({ type: 'local-io-error', nowMs: this.#o.now(), op, error }).catch(
+        (dispatchErr: unknown) =>
+          this.#o.log.error(
+            { volume: this.name, err: (dispatchErr as Error).message },
+            'recording the disk failure failed',
+          ),
+      );
+    }
+    return new BackendError('EIO', `local ${op} on volume ${this.name} failed: ${error}`, { cause: err });
   }
 
   // ---- the connection (link.ts calls these) ----
@@ -380,6 +534,7 @@ export class MirrorVolume implements VolumeIo {
 
   #onDown(conn: MdcConnection): Promise<unknown> {
     this.#resyncing = false;
+    this.#outdateWait?.(false);
     // Taken now: a new connection's writes must not be completed by this loss.
     const acks = [...this.#acks.values()];
     const flushes = [...this.#flushes.values()];
@@ -418,7 +573,7 @@ export class MirrorVolume implements VolumeIo {
     );
   }
 
-  #onMessage(conn: MdcConnection, type: number, p: Buffer): void {
+  #onMessage(conn: MdcConnection, type: number, p: Buffer, data: DataMsg | undefined): void {
     try {
       switch (type) {
         case MsgType.meta: {
@@ -441,7 +596,7 @@ export class MirrorVolume implements VolumeIo {
         }
         case MsgType.write:
         case MsgType.resyncBlock: {
-          this.#replica.apply(conn, type, decodeData(p));
+          this.#replica.apply(conn, type, data ?? decodeData(p));
           break;
         }
         case MsgType.ack: {
@@ -478,6 +633,16 @@ export class MirrorVolume implements VolumeIo {
             newId: this.#newId(),
           });
           break;
+        case MsgType.recoverStart:
+          void this.#dispatch({ type: 'peer-recover-start', nowMs: this.#o.now(), newId: this.#newId() });
+          break;
+        case MsgType.outdate:
+          // The ack goes out (send-outdate-ack) once the outdated flag is persisted.
+          void this.#dispatch({ type: 'peer-outdate', nowMs: this.#o.now() });
+          break;
+        case MsgType.outdateAck:
+          this.#outdateWait?.(true);
+          break;
         default:
           break;
       }
@@ -502,12 +667,20 @@ export class MirrorVolume implements VolumeIo {
     this.#activity.begin(r);
     if (this.#bitmap.setRange(offset, length) > 0)
       void this.#dispatch({ type: 'dirty', nowMs: this.#o.now(), dirtyBytes: this.#bitmap.dirtyBytes() });
-    const { added, pending } = this.#hot.touch(r.first, r.last);
+    const k = this.#extentRegions;
+    const { added, pending } = this.#hot.touch(Math.floor(r.first / k), Math.floor(r.last / k));
     if (added.length > 0) {
       // Regions the latest save requested already marks (dirty while alone, say) need no new save: it
       // leaves them on disk, and every later save keeps them (their bits stay set while this write runs).
+      // Every region of each new extent must be marked by it: later writes to the extent save nothing.
       const last = this.#lastSave;
-      const save = last !== null && added.every((i) => last.bitmap.isDirty(i)) ? last.done : this.#save();
+      const marked = (bm: DirtyBitmap): boolean =>
+        added.every((e) => {
+          const end = Math.min((e + 1) * k, bm.regions);
+          for (let i = e * k; i < end; i++) if (!bm.isDirty(i)) return false;
+          return true;
+        });
+      const save = last !== null && marked(last.bitmap) ? last.done : this.#save();
       this.#hot.covered(added, save);
       pending.push(save);
     }
@@ -544,39 +717,108 @@ export class MirrorVolume implements VolumeIo {
     }
   }
 
-  async #writeLocal(offset: number, data: Buffer, fua: boolean): Promise<void> {
+  async #writeLocal(offset: number, data: Bytes, fua: boolean): Promise<void> {
     try {
-      await this.#data.write(data, 0, data.length, offset);
+      await writeAllAt(this.#data, offset, data);
       if (fua) await this.#data.datasync();
     } catch (err) {
+      void this.#ioFailed('write', err);
       throw new BackendError('EIO', `local write to volume ${this.name} failed: ${(err as Error).message}`, {
         cause: err,
       });
     }
   }
 
-  /** Called by ActiveVolume. */
-  async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
+  /** Called by ActiveVolume: a whole write (one piece per 256 KiB of a large buffer). */
+  async write(offset: number, data: Bytes, fua: boolean): Promise<void> {
+    const s = this.writeStream(offset, bytesLength(data), fua);
+    if (Buffer.isBuffer(data)) s.data(data);
+    else for (const c of data) s.data(c);
+    return s.end();
+  }
+
+  /**
+   * A write whose data arrive in pieces (the NBD server streams large requests): the regions are marked
+   * at once, and every WRITE_PIECE_BYTES received go to the local copy and to the peer (one WRITE message
+   * each, FUA on each when the write has it) while the rest is still arriving, so the write's end follows
+   * its last byte closely instead of a whole 1 MiB local write plus a round trip. The pieces reach the peer
+   * in order on the one connection, so overlapping writes still end there as they were sent. `end`
+   * resolves as `write` does: sync mode when every piece is local and acknowledged, async mode when local.
+   * Throws at once (BackendError) when the volume is not active here, the range is wrong or the disk failed.
+   */
+  writeStream(offset: number, length: number, fua: boolean): WriteStream {
     if (this.#state.role !== 'primary')
       throw new BackendError('EPERM', `volume ${this.name} is not active on this server`);
-    if (offset < 0 || offset + data.length > this.size)
+    if (offset < 0 || offset + length > this.size)
       throw new BackendError('EINVAL', `write beyond the end of volume ${this.name}`);
-    const regions = await this.#markDirty(offset, data.length);
-    if (regions === null) return;
+    // A failed disk takes no more writes (the simplest safe rule; mdw reports it, the group fails over).
+    if (this.#state.flags.diskFailed) throw new BackendError('EIO', diskFailedRefusal(this.#state).message);
+    const ready = this.#markDirty(offset, length);
+    // Decided once the regions are marked: where this write's pieces go.
+    const route = ready.then(() => this.#route());
+    route.catch(() => undefined);
+    const pieces: Promise<Piece>[] = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let at = offset;
+    let over = false;
+    const put = (): void => {
+      if (pendingBytes === 0) return;
+      const bufs = pending.length === 1 ? pending[0]! : pending;
+      const pos = at;
+      at += pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      // `then` callbacks run in registration order: the pieces go out in order.
+      const piece = route.then((r) => this.#writePiece(r, pos, bufs, fua));
+      piece.catch(() => undefined); // the regions could not be marked: #endWrite reports that
+      pieces.push(piece);
+    };
+    return {
+      data: (chunk) => {
+        if (over) return;
+        // A large buffer (a 32 MiB trim as zeros, say) goes out in pieces too: a WRITE message stays small.
+        for (let o = 0; o < chunk.length;) {
+          const n = Math.min(chunk.length - o, WRITE_PIECE_BYTES - pendingBytes);
+          pending.push(n === chunk.length ? chunk : chunk.subarray(o, o + n));
+          pendingBytes += n;
+          o += n;
+          if (pendingBytes >= WRITE_PIECE_BYTES) put();
+        }
+      },
+      end: () => {
+        if (over) return Promise.reject(new BackendError('EIO', `write to volume ${this.name} ended twice`));
+        over = true;
+        put();
+        return this.#endWrite(ready, route, pieces, fua, at - offset === length);
+      },
+      abort: () => {
+        if (over) return;
+        over = true;
+        // What was sent stays sent; the regions stay dirty (never acknowledged as on both copies).
+        void this.#endWrite(ready, route, pieces, fua, false).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Where a write goes: the connection to replicate on (null: alone, or the async queue is full). */
+  #route(): Route {
     const conn = this.#conn;
     const replicate = conn !== null && isReplicating(this.#state.connection);
-    const asyncFull = this.#o.mode === 'async' && this.#acks.size >= this.#o.queueSize;
-    if (!replicate || asyncFull) {
-      try {
-        await this.#writeLocal(offset, data, fua);
-      } finally {
-        this.#regionsDone(regions, false);
-      }
-      // Alone: not acknowledged before peer-lost has persisted that the peer is outdated (it is queued
-      // already when the connection is gone; the queue also holds any break-away in progress).
-      if (!replicate && !this.#state.flags.peerOutdated) await this.#queue;
-      return;
-    }
+    const asyncFull = this.#o.mode === 'async' && this.#peerWrites >= this.#o.queueSize;
+    return { conn: replicate && !asyncFull ? conn : null, alone: !replicate };
+  }
+
+  /** One piece: to the local copy and, when replicating on a live connection, to the peer. */
+  #writePiece(r: Route, pos: number, data: Bytes, fua: boolean): Piece {
+    // Not durable yet (FUA): the whole write syncs once its pieces are all written (#endWrite).
+    const local = this.#writeLocal(pos, data, false);
+    local.catch(() => undefined);
+    const conn = r.conn;
+    // The connection may have dropped since the route was taken: the piece is then the loss's business
+    // (its regions stay dirty), settled once the loss is persisted like any write waiting for the peer.
+    if (conn === null) return { local, peer: null };
+    if (conn.closed || this.#conn !== conn) return { local, peer: this.#queue.then(() => false) };
     const seq = this.#seq++;
     const peer = new Promise<boolean>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -588,26 +830,68 @@ export class MirrorVolume implements VolumeIo {
       }, this.#o.ackTimeoutMs);
       this.#acks.set(seq, { resolve, reject, timer });
     });
-    // No copy: the NBD request's buffer is neither reused nor modified once handed to the backend.
-    conn.sendData(MsgType.write, { seq, offset, fua, data });
-    const local = this.#writeLocal(offset, data, fua);
-    // The regions may be clean again only once the write is on BOTH copies: a bit cleared on the peer's
-    // ack alone, while the local write is still running, could reach the disk before the data does.
-    const both = Promise.allSettled([local, peer]).then(([l, p]) => {
-      this.#regionsDone(regions, l.status === 'fulfilled' && p.status === 'fulfilled' && p.value);
-      return p;
-    });
-    if (this.#o.mode === 'async') {
-      await local;
+    peer.catch(() => undefined);
+    // No copy: the NBD request's buffers are neither reused nor modified once handed to the backend.
+    conn.sendData(MsgType.write, { seq, offset: pos, fua, data });
+    return { local, peer };
+  }
+
+  async #endWrite(
+    ready: Promise<{ first: number; last: number } | null>,
+    route: Promise<Route>,
+    parts: readonly Promise<Piece>[],
+    fua: boolean,
+    whole: boolean,
+  ): Promise<void> {
+    const regions = await ready; // EIO when the bitmap could not be saved (no piece was written then)
+    if (regions === null) return;
+    const r = await route;
+    const pieces = await Promise.all(parts);
+    let localErr: Error | null = null;
+    for (const res of await Promise.allSettled(pieces.map((p) => p.local)))
+      if (res.status === 'rejected') localErr ??= res.reason as Error; // #writeLocal's BackendError
+    if (localErr === null && fua && whole) {
+      try {
+        await this.#data.datasync();
+      } catch (err) {
+        localErr = this.#ioFailed('flush', err);
+      }
+    }
+    if (r.conn === null) {
+      this.#regionsDone(regions, false);
+      if (localErr !== null) throw localErr;
+      if (!whole) throw new BackendError('EIO', `write to volume ${this.name} was cut off`);
+      // Alone: not acknowledged before peer-lost has persisted that the peer is outdated (it is queued
+      // already when the connection is gone; the queue also holds any break-away in progress). Not
+      // skipped when the state already says peerOutdated: the state changes before its save is done.
+      if (r.alone) await this.#queue;
       return;
     }
-    const p = await both;
-    await local;
-    if (p.status === 'rejected') throw p.reason;
+    this.#peerWrites++;
+    // The regions may be clean again only once the write is on BOTH copies: a bit cleared on the peer's
+    // ack alone, while the local write is still running, could reach the disk before the data does.
+    const acked = Promise.allSettled(pieces.map((p) => p.peer ?? Promise.resolve(false))).then((res) => {
+      this.#peerWrites--;
+      const all = res.every((x) => x.status === 'fulfilled' && x.value);
+      this.#regionsDone(regions, localErr === null && whole && all);
+      const failed = res.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      return failed === undefined ? null : (failed.reason as Error); // #onDown's BackendError
+    });
+    if (this.#o.mode === 'async') {
+      if (localErr !== null) throw localErr;
+      if (!whole) throw new BackendError('EIO', `write to volume ${this.name} was cut off`);
+      return;
+    }
+    const rejected = await acked;
+    if (localErr !== null) throw localErr;
+    if (!whole) throw new BackendError('EIO', `write to volume ${this.name} was cut off`);
+    if (rejected !== null) throw rejected;
   }
 
   async flush(): Promise<void> {
-    await this.#data.datasync();
+    await this.#data.datasync().catch((err: unknown) => {
+      throw this.#ioFailed('flush', err);
+    });
     const conn = this.#conn;
     if (conn !== null && isReplicating(this.#state.connection) && this.#o.mode === 'sync') {
       const seq = this.#seq++;
@@ -624,7 +908,11 @@ export class MirrorVolume implements VolumeIo {
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.#data.read(buf, done, length - done, offset + done);
+      const { bytesRead } = await this.#data
+        .read(buf, done, length - done, offset + done)
+        .catch((err: unknown) => {
+          throw this.#ioFailed('read', err);
+        });
       if (bytesRead === 0) {
         buf.fill(0, done);
         break;
@@ -649,7 +937,8 @@ export class MirrorVolume implements VolumeIo {
         regions,
         activity: this.#activity,
         read: (offset, length) => this.read(offset, length),
-        live: () => this.#conn === conn,
+        // Stops when the link drops or stops mirroring (the peer's disk failed, say).
+        live: () => this.#conn === conn && this.#state.connection.kind === 'Resyncing',
         now: () => this.#o.now(),
         progress: (doneBytes, totalBytes) =>
           void this.#dispatch({ type: 'resync-progress', nowMs: this.#o.now(), doneBytes, totalBytes }),

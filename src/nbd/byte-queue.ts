@@ -45,6 +45,36 @@ export class ByteQueue {
     return out;
   }
 
+  /**
+   * Removes the first `n` bytes and returns them as views of the chunks they arrived in (no copy; one
+   * buffer when they lie in one chunk); the caller checked `length >= n`.
+   */
+  takeChunks(n: number): Buffer | Buffer[] {
+    if (n > this.#length) throw new RangeError(`takeChunks(${n}) with ${this.#length} bytes queued`);
+    const first = this.#chunks[0];
+    if (n === 0 || first === undefined) return Buffer.alloc(0);
+    if (first.length - this.#head >= n) {
+      const out = first.subarray(this.#head, this.#head + n);
+      this.skip(n);
+      return out;
+    }
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const c = this.#chunks[0]!;
+      const avail = c.length - this.#head;
+      const k = Math.min(avail, left);
+      out.push(c.subarray(this.#head, this.#head + k));
+      left -= k;
+      if (k === avail) {
+        this.#chunks.shift();
+        this.#head = 0;
+      } else this.#head += k;
+    }
+    this.#length -= n;
+    return out;
+  }
+
   /** Drops up to `n` bytes; returns how many were dropped. */
   skip(n: number): number {
     const want = Math.min(n, this.#length);

@@ -17,8 +17,9 @@
  * socket is paused, so a fast writer cannot make the server buffer without bound.
  */
 import type { Socket } from 'node:net';
-import { BackendError, type BlockBackend } from './types.ts';
+import { BackendError, type BlockBackend, type Bytes, type WriteStream } from './types.ts';
 import { ByteQueue } from './byte-queue.ts';
+import { LoopCork } from './cork.ts';
 import {
   CLIENT_FLAGS_LENGTH,
   HandshakeFlag,
@@ -70,6 +71,26 @@ export interface ConnectionContext {
 
 type Phase = 'flags' | 'options' | 'transmission' | 'done';
 
+/**
+ * WRITE payloads from this size on are streamed to a backend that offers `writeStream`: it starts on the
+ * first bytes (the mirror writes them locally and sends them to the peer) while the rest still arrives.
+ */
+export const STREAM_WRITE_MIN_BYTES = 128 * 1024;
+
+/** A streamed WRITE whose payload is still arriving. */
+interface Inbound {
+  readonly stream: WriteStream;
+  left: number;
+  /** Hands the request its outcome (the stream's `end`). */
+  readonly ended: (outcome: Promise<void>) => void;
+}
+
+/** A stream for a write the backend refused at once: takes the payload, then reports the refusal. */
+function refusedStream(err: unknown): WriteStream {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { data: () => undefined, end: () => Promise.reject(e), abort: () => undefined };
+}
+
 /** Grace for the last replies to leave before a closing connection is destroyed. */
 const END_GRACE_MS = 1000;
 
@@ -78,12 +99,14 @@ export class NbdConnection {
   readonly #socket: Socket;
   readonly #ctx: ConnectionContext;
   readonly #queue = new ByteQueue();
+  readonly #cork: LoopCork;
   #phase: Phase = 'flags';
   #noZeroes = false;
   #backend: BlockBackend | null = null;
   #shape: ExportShape | null = null;
   /** Bytes of an oversized WRITE payload still to drop after its EINVAL reply. */
   #discard = 0;
+  #inbound: Inbound | null = null;
   readonly #inflight = new Set<Promise<void>>();
   /** The in-flight WRITE, TRIM and WRITE_ZEROES requests: what a FLUSH waits for. */
   readonly #writes = new Set<Promise<void>>();
@@ -95,8 +118,10 @@ export class NbdConnection {
   constructor(id: number, socket: Socket, ctx: ConnectionContext) {
     this.id = id;
     this.#socket = socket;
+    this.#cork = new LoopCork(socket);
     this.#ctx = ctx;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.once('close', () => this.#abortInbound());
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.#queue.push(chunk);
@@ -135,6 +160,19 @@ export class NbdConnection {
       if (this.#discard > 0) {
         this.#discard -= this.#queue.skip(this.#discard);
         if (this.#discard > 0) return;
+      }
+      const inbound = this.#inbound;
+      if (inbound !== null) {
+        const n = Math.min(inbound.left, this.#queue.length);
+        if (n === 0) return;
+        const part = this.#queue.takeChunks(n);
+        if (Buffer.isBuffer(part)) inbound.stream.data(part);
+        else for (const c of part) inbound.stream.data(c);
+        inbound.left -= n;
+        if (inbound.left > 0) return;
+        this.#inbound = null;
+        inbound.ended(inbound.stream.end());
+        continue;
       }
       const progressed =
         this.#phase === 'flags'
@@ -198,9 +236,17 @@ export class NbdConnection {
       });
       return true;
     }
+    if (h.type === NbdCmd.write && payload >= STREAM_WRITE_MIN_BYTES) {
+      const backend = this.#backend;
+      if (backend?.writeStream !== undefined && validateRequest(h, shape) === null) {
+        this.#queue.skip(REQUEST_HEADER_LENGTH);
+        this.#streamWrite(h, backend, payload);
+        return true;
+      }
+    }
     if (this.#queue.length < REQUEST_HEADER_LENGTH + payload) return false;
     this.#queue.skip(REQUEST_HEADER_LENGTH);
-    const data = payload > 0 ? this.#queue.take(payload) : null;
+    const data = payload > 0 ? this.#queue.takeChunks(payload) : null;
     this.#dispatch(h, data, shape);
     return true;
   }
@@ -308,7 +354,7 @@ export class NbdConnection {
   // ---------------------------------------------------------------------------------------------------
   // Transmission
 
-  #dispatch(h: RequestHeader, data: Buffer | null, shape: ExportShape): void {
+  #dispatch(h: RequestHeader, data: Bytes | null, shape: ExportShape): void {
     if (h.type === NbdCmd.disc) {
       this.#ctx.log('info', 'nbd client disconnected', { conn: this.id });
       this.#phase = 'done';
@@ -367,6 +413,41 @@ export class NbdConnection {
           .then(() => undefined);
       }
     }
+    this.#track(h, op, isWrite, bytes);
+  }
+
+  /** A WRITE streamed to the backend (STREAM_WRITE_MIN_BYTES): `#pump` feeds it, its end is the reply. */
+  #streamWrite(h: RequestHeader, backend: BlockBackend, payload: number): void {
+    let stream: WriteStream;
+    try {
+      stream = backend.writeStream!(h.offset, h.length, (h.flags & CmdFlag.fua) !== 0);
+    } catch (err) {
+      stream = refusedStream(err);
+    }
+    let ended!: (outcome: Promise<void>) => void;
+    const outcome = new Promise<Promise<void>>((resolve) => (ended = resolve)).then((p) => p);
+    this.#inbound = { stream, left: payload, ended };
+    this.#track(
+      h,
+      outcome.then(() => undefined),
+      true,
+      h.length,
+    );
+  }
+
+  /** The client went away mid-payload: the streamed write is abandoned (no reply can be sent anyway). */
+  #abortInbound(): void {
+    const inbound = this.#inbound;
+    if (inbound === null) return;
+    this.#inbound = null;
+    inbound.stream.abort();
+    inbound.ended(
+      Promise.reject(new BackendError('EIO', 'the client disconnected in the middle of a write')),
+    );
+  }
+
+  /** Replies once `op` settles; counts it in flight (FLUSH ordering, back-pressure, DISC) until then. */
+  #track(h: RequestHeader, op: Promise<Buffer | undefined>, isWrite: boolean, bytes: number): void {
     this.#inflightBytes += bytes;
     const settled: Promise<void> = op
       .then(
@@ -409,14 +490,10 @@ export class NbdConnection {
     const s = this.#socket;
     if (s.destroyed || s.writableEnded) return;
     const header = encodeSimpleReply(error === null ? 0 : NbdErrno[error], handle);
-    if (data !== undefined && data.length > 0) {
-      s.cork();
-      s.write(header);
-      s.write(data);
-      s.uncork();
-    } else {
-      s.write(header);
-    }
+    // Replies completed in the same loop iteration leave together (one writev).
+    this.#cork.hold();
+    s.write(header);
+    if (data !== undefined && data.length > 0) s.write(data);
   }
 
   #maybePause(): void {

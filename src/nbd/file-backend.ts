@@ -10,7 +10,8 @@
  */
 import { constants, open, readFile, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { BackendError, type BackendErrno, type BlockBackend } from './types.ts';
+import { BackendError, bytesLength, type BackendErrno, type BlockBackend, type Bytes } from './types.ts';
+import { writeAllAt } from './write-all.ts';
 import { NbdError, NbdErrorCode, sysCode } from './errors.ts';
 
 /** Chunk of zeros written by TRIM and WRITE_ZEROES. */
@@ -142,13 +143,14 @@ export class FileBackend implements BlockBackend {
     return buf;
   }
 
-  async write(offset: number, data: Buffer, fua: boolean): Promise<void> {
-    this.#check(offset, data.length, true);
+  async write(offset: number, data: Bytes, fua: boolean): Promise<void> {
+    const length = bytesLength(data);
+    this.#check(offset, length, true);
     try {
-      await this.#writeAll(offset, data);
+      await writeAllAt(this.#fh, offset, data);
       if (fua && !this.#sync) await this.#fh.datasync();
     } catch (err) {
-      throw this.#fail('write', offset, data.length, err);
+      throw this.#fail('write', offset, length, err);
     }
   }
 
@@ -171,7 +173,7 @@ export class FileBackend implements BlockBackend {
     try {
       for (let done = 0; done < length;) {
         const n = Math.min(ZERO_CHUNK_BYTES, length - done);
-        await this.#writeAll(offset + done, ZEROES.subarray(0, n));
+        await writeAllAt(this.#fh, offset + done, ZEROES.subarray(0, n));
         done += n;
       }
       if (fua && !this.#sync) await this.#fh.datasync();
@@ -185,15 +187,6 @@ export class FileBackend implements BlockBackend {
     if (this.#closed) return;
     this.#closed = true;
     await this.#fh.close();
-  }
-
-  async #writeAll(offset: number, data: Buffer): Promise<void> {
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.#fh.write(data, done, data.length - done, offset + done);
-      if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-      done += bytesWritten;
-    }
   }
 
   #check(offset: number, length: number, modifies: boolean): void {

@@ -100,10 +100,19 @@ export interface MirrorDiskStatus {
   asyncQueueDepth: number;
   /** The local copy could not be opened (code, message, remedy); the other fields are then empty. */
   error?: { code: string; message: string; remedy: string } | null;
+  /** The local disk failed (MD_DISK_FAILED: volume, server, path, error; remedy). */
+  diskFailure?: { code: string; message: string; remedy: string } | null;
+  /** autoRecovery false and the copies differ: the command that starts the mirror recovery. */
+  recoveryPending?: {
+    direction: 'to-peer' | 'from-peer';
+    full: boolean;
+    why: string;
+    command: string;
+  } | null;
 }
 
 export type MirrorCopyState =
-  'UpToDate' | 'Consistent' | 'Outdated' | 'Inconsistent' | 'SplitBrain' | 'Unknown';
+  'UpToDate' | 'Consistent' | 'Outdated' | 'Inconsistent' | 'SplitBrain' | 'Failed' | 'Unknown';
 
 export interface StatusDoc {
   cluster: { name: string; state: 'online' | 'degraded' | 'offline' | 'unknown'; warnings?: string[] };

@@ -253,3 +253,156 @@ test('volume state: a primary that loses its peer first persists peerOutdated wi
   assert.equal(first.flags.peerOutdated, true);
   assert.deepEqual(first.generations, g(C, A));
 });
+
+/** The action types of a step, logs left out. */
+const kinds = (actions: readonly { type: string }[]): string[] =>
+  actions.filter((a) => a.type !== 'log').map((a) => a.type);
+
+const manual = {
+  name: 'md1',
+  server: 'node-1',
+  peerServer: 'node-2',
+  volumeId: 'v',
+  size: 1024,
+  flags: CLEAN_FLAGS,
+  dirtyBytes: 0,
+  autoRecovery: false,
+  dataPath: '/dev/xvdb2',
+};
+
+test('volume state, autoRecovery off: the copies wait as RecoveryPending; recover makes the target start, then the source', () => {
+  // This copy wrote alone since A; the peer is at A.
+  let src = initVolumeState({
+    ...manual,
+    generations: g(B, A),
+    flags: { ...CLEAN_FLAGS, peerOutdated: true },
+  });
+  let r = step(src, { type: 'peer-connected', nowMs: 0, peer: peer(), newId: C });
+  src = r.state;
+  assert.equal(src.connection.kind, 'RecoveryPending');
+  assert.ok(!kinds(r.actions).includes('start-resync'));
+  assert.ok(
+    r.actions.some((a) => a.type === 'log' && /run `tandem md recover md1` to start it/.test(a.message)),
+  );
+  assert.equal(src.peer, 'Outdated');
+  // The target: Outdated, persisted, refused unforced.
+  let dst = initVolumeState({ ...manual, server: 'node-2', peerServer: 'node-1', generations: g(A) });
+  r = step(dst, { type: 'peer-connected', nowMs: 0, peer: peer({ generations: g(B, A) }), newId: C });
+  dst = r.state;
+  assert.deepEqual(kinds(r.actions), ['persist']);
+  assert.equal(dst.flags.outdated, true);
+  assert.equal(dst.local, 'Outdated');
+  const refused = step(dst, { type: 'promote', nowMs: 1, force: false, newId: D }).actions.find(
+    (a) => a.type === 'refuse',
+  );
+  assert.ok(refused?.type === 'refuse');
+  assert.equal(refused.refusal.code, 'MD_NOT_UP_TO_DATE');
+  // recover (no source) on the source: it asks the peer and waits for it.
+  r = step(src, { type: 'recover', nowMs: 2, source: 'auto', newId: D });
+  assert.deepEqual(kinds(r.actions), ['send-meta', 'send-recover-start']);
+  src = r.state;
+  assert.equal(src.connection.kind, 'RecoveryPending');
+  // The target starts first: inconsistent is persisted before it says so in its meta.
+  r = step(dst, { type: 'peer-recover-start', nowMs: 3, newId: D });
+  dst = r.state;
+  assert.deepEqual(kinds(r.actions), ['persist', 'send-meta']);
+  assert.deepEqual(dst.connection, { kind: 'Resyncing', direction: 'from-peer', full: false });
+  // The source sees the target ready and starts copying.
+  r = step(src, {
+    type: 'peer-meta',
+    nowMs: 4,
+    peer: peer({ generations: dst.generations, flags: dst.flags }),
+    newId: D,
+  });
+  assert.deepEqual(r.state.connection, { kind: 'Resyncing', direction: 'to-peer', full: false });
+  assert.ok(kinds(r.actions).includes('start-resync'));
+});
+
+test('volume state: a local I/O error makes the copy Failed (never activated), tells the peer, and only recover rebuilds it', () => {
+  let s = initVolumeState({ ...manual, autoRecovery: true, generations: g(A) });
+  s = step(s, { type: 'peer-connected', nowMs: 0, peer: peer(), newId: B }).state;
+  s = step(s, { type: 'promote', nowMs: 1, force: false, newId: B }).state;
+  let r = step(s, { type: 'local-io-error', nowMs: 2, op: 'write', error: 'EIO: i/o error, write' });
+  s = r.state;
+  assert.equal(s.local, 'Failed');
+  assert.deepEqual(s.connection, {
+    kind: 'Refused',
+    code: 'MD_DISK_FAILED',
+    why: 'write on the data partition /dev/xvdb2 of node-1 failed: EIO: i/o error, write',
+  });
+  assert.deepEqual(kinds(r.actions), ['persist', 'send-meta']);
+  assert.ok(r.actions.some((a) => a.type === 'persist' && a.bestEffort && a.flags.diskFailed));
+  assert.equal(s.flags.peerOutdated, false, 'a failed copy is not the newer one');
+  const refused = step(s, { type: 'promote', nowMs: 3, force: true, newId: C }).actions.find(
+    (a) => a.type === 'refuse',
+  );
+  assert.ok(refused?.type === 'refuse');
+  assert.equal(refused.refusal.code, 'MD_DISK_FAILED');
+  assert.match(
+    refused.refusal.message,
+    /^Volume md1: .*write on the data partition \/dev\/xvdb2 of node-1 failed: EIO/,
+  );
+  assert.equal(
+    refused.refusal.remedy,
+    'Replace or repair the data partition /dev/xvdb2 on node-1, then run `tandem md recover md1` on node-1: its copy is rebuilt by a full resync from node-2.',
+  );
+  // A failed copy cannot be the source.
+  const asSource = step(s, { type: 'recover', nowMs: 4, source: 'local', newId: C });
+  assert.equal(asSource.actions.find((a) => a.type === 'refuse')?.type, 'refuse');
+  // The peer's side: a failed primary's peer stays UpToDate; a failed secondary's primary goes on alone.
+  let p = initVolumeState({
+    ...manual,
+    autoRecovery: true,
+    server: 'node-2',
+    peerServer: 'node-1',
+    generations: g(A),
+  });
+  p = step(p, { type: 'peer-connected', nowMs: 0, peer: peer(), newId: B }).state;
+  p = step(p, { type: 'promote', nowMs: 1, force: false, newId: B }).state;
+  r = step(p, {
+    type: 'peer-meta',
+    nowMs: 2,
+    peer: peer({ flags: { ...CLEAN_FLAGS, diskFailed: true } }),
+    newId: C,
+  });
+  assert.equal(r.state.peer, 'Failed');
+  assert.equal(r.state.connection.kind === 'Refused' && r.state.connection.code, 'MD_PEER_DISK_FAILED');
+  assert.deepEqual(r.state.generations, g(C, A), 'writes alone from a new generation');
+  assert.equal(r.state.flags.peerOutdated, true);
+  // Restart: still Failed. recover (no source) while disconnected waits; on connect the copy is rebuilt.
+  s = step(s, { type: 'demote', nowMs: 5 }).state;
+  let t = initVolumeState({ ...manual, autoRecovery: false, generations: s.generations, flags: s.flags });
+  assert.equal(t.local, 'Failed');
+  t = step(t, { type: 'recover', nowMs: 6, source: 'auto', newId: D }).state;
+  assert.equal(t.pendingRecover, 'peer');
+  r = step(t, { type: 'peer-connected', nowMs: 7, peer: peer({ generations: g(C, A) }), newId: D });
+  assert.equal(r.state.flags.diskFailed, false);
+  assert.equal(r.state.generations.current, JUST_CREATED);
+  assert.deepEqual(r.state.connection, { kind: 'Resyncing', direction: 'from-peer', full: true });
+});
+
+test('volume state: break on a mirrored primary outdates the peer (persisted there) before the link drops', () => {
+  let s = initVolumeState({ ...manual, autoRecovery: true, generations: g(A) });
+  s = step(s, { type: 'peer-connected', nowMs: 0, peer: peer(), newId: B }).state;
+  s = step(s, { type: 'promote', nowMs: 1, force: false, newId: B }).state;
+  const r = step(s, { type: 'break', nowMs: 2, newId: C });
+  assert.deepEqual(kinds(r.actions), ['persist', 'persist', 'send-outdate', 'disconnect']);
+  assert.equal(r.state.flags.broken, true);
+  assert.equal(r.state.flags.peerOutdated, true);
+  // The secondary: persisted, then acknowledged.
+  let t = initVolumeState({
+    ...manual,
+    autoRecovery: true,
+    server: 'node-2',
+    peerServer: 'node-1',
+    generations: g(A),
+  });
+  t = step(t, { type: 'peer-connected', nowMs: 0, peer: peer({ role: 'primary' }), newId: B }).state;
+  const o = step(t, { type: 'peer-outdate', nowMs: 3 });
+  assert.deepEqual(kinds(o.actions), ['persist', 'send-outdate-ack']);
+  assert.ok(o.actions.some((a) => a.type === 'persist' && a.flags.outdated && a.flags.broken));
+  t = step(o.state, { type: 'peer-lost', nowMs: 4, newId: D }).state;
+  assert.equal(t.local, 'Outdated', 'not UpToDate as after a mere loss of the primary');
+  // A break on a secondary, or on a primary that is not mirrored, tells nobody.
+  assert.ok(!kinds(step(t, { type: 'break', nowMs: 5, newId: D }).actions).includes('send-outdate'));
+});

@@ -52,7 +52,7 @@ test('HotRegions: regions whose save failed leave the set, so the next write sav
 test('rewriting hot regions saves no metadata; acked regions stay marked on disk until they cool', async () => {
   const { dir, cleanup } = await tempDir();
   const sides = await makeSides(dir);
-  const a = await MirrorVolume.open(optionsFor(sides[0], sides[1], { hotRegions: 4 }));
+  const a = await MirrorVolume.open(optionsFor(sides[0], sides[1], { hotRegions: 4, hotExtent: REGION }));
   const b = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
   try {
     await until('connected', () => connected(a) && connected(b));
@@ -78,10 +78,37 @@ test('rewriting hot regions saves no metadata; acked regions stay marked on disk
   }
 });
 
+test('hot extents: entering an extent saves it whole; its other regions are then written with no save', async () => {
+  const { dir, cleanup } = await tempDir();
+  const sides = await makeSides(dir);
+  // Extents of 4 regions, 2 of them hot.
+  const a = await MirrorVolume.open(optionsFor(sides[0], sides[1], { hotRegions: 2, hotExtent: 4 * REGION }));
+  const b = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
+  try {
+    await until('connected', () => connected(a) && connected(b));
+    const dev = await a.promote();
+    await dev.write(5 * REGION, Buffer.alloc(4096, 1), false);
+    const first = await onDisk(sides[0]);
+    assert.deepEqual(first.regions, [4, 5, 6, 7], 'the whole extent 1 is marked by one save');
+    for (const r of [4, 6, 7, 5]) await dev.write(r * REGION, Buffer.alloc(4096, r), false);
+    assert.equal((await onDisk(sides[0])).seq, first.seq, 'no save within a hot extent');
+    // A write across extents 1 and 2 enters extent 2 (one save), then extent 0 pushes extent 1 out.
+    await dev.write(8 * REGION - 2048, Buffer.alloc(4096, 9), false);
+    assert.deepEqual((await onDisk(sides[0])).regions, [4, 5, 6, 7, 8, 9, 10, 11]);
+    await dev.write(0, Buffer.alloc(4096, 10), false);
+    assert.deepEqual((await onDisk(sides[0])).regions, [0, 1, 2, 3, 8, 9, 10, 11]);
+    assert.equal(a.status().dirtyBytes, 0, 'the peer has everything: clean in memory');
+  } finally {
+    await a.close();
+    await b.close();
+    await cleanup();
+  }
+});
+
 test('alone, every written region is on disk before the write is acknowledged, hot or not', async () => {
   const { dir, cleanup } = await tempDir();
   const sides = await makeSides(dir);
-  const a = await MirrorVolume.open(optionsFor(sides[0], sides[1], { hotRegions: 2 }));
+  const a = await MirrorVolume.open(optionsFor(sides[0], sides[1], { hotRegions: 2, hotExtent: REGION }));
   const b = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
   try {
     await until('connected', () => connected(a) && connected(b));

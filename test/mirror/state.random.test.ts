@@ -11,7 +11,15 @@
 //   the result of such an excused or forced loss, reported on the next connect);
 // - on every connect the decision matches the contents: a copy holding writes the other lacks is newer,
 //   both holding such writes is split brain (never mirrored until recover), equal contents never split brain;
-// - after a resync both copies hold the same writes and their generations compare identical.
+// - after a resync both copies hold the same writes and their generations compare identical;
+// - with autoRecovery off, no resync starts on a link unless the operator asked for it (recover, on either
+//   server) or one copy is fresh (the initial full sync);
+// - a copy whose disk failed is never promoted (even forced), never a resync source, stays failed across
+//   restarts until recover rebuilds it (its content is then gone until the full resync lands);
+// - an operator break on the primary outdates the mirrored secondary before the link drops (unless the
+//   message is lost, modelled by the break op's flag), so its unforced activation loses nothing.
+// A write made alone is excused from the loss check only while the other copy is up and still believes
+// itself UpToDate (a partition); a copy that knows it is behind (Outdated, Consistent, ...) must be refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -26,7 +34,7 @@ import {
   type VolumeEvent,
   type VolumeState,
 } from '../../src/mirror/core/volume-state.ts';
-import { compareCopies, type Generations } from '../../src/mirror/core/generations.ts';
+import { compareCopies, JUST_CREATED, type Generations } from '../../src/mirror/core/generations.ts';
 
 interface Node {
   name: 'a' | 'b';
@@ -40,6 +48,7 @@ interface Node {
 type Msg = { to: 0 | 1; event: (now: number) => VolumeEvent };
 
 class World {
+  readonly autoRecovery: boolean;
   nodes: [Node, Node];
   linked = false;
   resync: { source: 0 | 1 } | null = null;
@@ -51,8 +60,13 @@ class World {
   /** Writes made while the other server was up but not mirroring (see the excuse in the header). */
   excused = new Set<string>();
   refusals: string[] = [];
+  /** The operator asked for a recovery since the link came up (or asked while it was down). */
+  recoverAsked = false;
+  /** The next operator break loses its outdate message (the secondary cannot be told). */
+  dropOutdate = false;
 
-  constructor() {
+  constructor(opts: { autoRecovery?: boolean } = {}) {
+    this.autoRecovery = opts.autoRecovery ?? true;
     const g: Generations = { current: this.id(), bitmap: null, history: [] };
     const mk = (name: 'a' | 'b'): Node => ({
       name,
@@ -65,6 +79,7 @@ class World {
         generations: g,
         flags: CLEAN_FLAGS,
         dirtyBytes: 0,
+        autoRecovery: this.autoRecovery,
       }),
       content: new Set(),
       dirty: 0,
@@ -92,11 +107,32 @@ class World {
   feed(i: 0 | 1, event: VolumeEvent): readonly VolumeAction[] {
     const n = this.nodes[i];
     const wasAlonePrimary = n.state.role === 'primary' && !isReplicating(n.state.connection);
+    const wasFailed = n.state.flags.diskFailed;
+    const wasResyncing = n.state.connection.kind === 'Resyncing';
     const r = step(n.state, event);
     n.state = r.state;
+    // A rebuilt copy (recover after a disk failure) holds nothing trustworthy until the full resync lands.
+    if (wasFailed && !n.state.flags.diskFailed) {
+      n.content = new Set();
+      n.dirty = 0;
+    }
+    if (!wasResyncing && n.state.connection.kind === 'Resyncing') this.checkResyncAllowed(n.name);
     for (const a of r.actions) this.act(i, a);
     this.noteAlone(i, wasAlonePrimary);
+    // A resync whose source stopped (a disk failed, a refusal) is over: part of it landed.
+    if (this.resync !== null && this.nodes[this.resync.source].state.connection.kind !== 'Resyncing')
+      this.interruptResync();
     return r.actions;
+  }
+
+  /** autoRecovery off: a resync starts only when asked for, or for a fresh copy. */
+  checkResyncAllowed(who: string): void {
+    if (this.autoRecovery || this.recoverAsked) return;
+    const fresh = this.nodes.some((x) => x.state.generations.current === JUST_CREATED);
+    assert.ok(
+      fresh,
+      `resync started on ${who} with autoRecovery off, unasked: ${this.log.slice(-12).join(' | ')}`,
+    );
   }
 
   /** A primary that starts running without its peer may write at once: count it as a write. */
@@ -106,9 +142,15 @@ class World {
     if (is && !was) {
       const id = `alone-${n.name}-${this.writes++}`;
       n.content.add(id);
-      if (this.nodes[1 - i]!.up) this.excused.add(id);
+      if (this.unaware(i)) this.excused.add(id);
       n.dirty++;
     }
+  }
+
+  /** The other copy is up and believes itself UpToDate: what node i writes alone now is excused. */
+  unaware(i: 0 | 1): boolean {
+    const o = this.nodes[1 - i]!;
+    return o.up && o.state.local === 'UpToDate';
   }
 
   act(i: 0 | 1, a: VolumeAction): void {
@@ -128,6 +170,11 @@ class World {
         break;
       }
       case 'start-resync':
+        assert.ok(!n.state.flags.diskFailed, 'a failed copy is a resync source');
+        this.checkResyncAllowed(n.name);
+        // Asked for by the operator: the target has recorded that it is being overwritten first.
+        if (!this.autoRecovery && !this.nodes.some((x) => x.state.generations.current === JUST_CREATED))
+          assert.ok(this.nodes[other].disk.flags.inconsistent, 'source started before the target was ready');
         if (this.linked) this.resync = { source: i };
         break;
       case 'send-resync-done':
@@ -143,6 +190,20 @@ class World {
             to: other,
             event: (nowMs) => ({ type: 'recover', nowMs, source: 'peer', newId: this.id() }),
           });
+        break;
+      case 'send-recover-start':
+        if (this.linked)
+          this.queue.push({
+            to: other,
+            event: (nowMs) => ({ type: 'peer-recover-start', nowMs, newId: this.id() }),
+          });
+        break;
+      case 'send-outdate':
+        // The engine waits for the ack before the disconnect that follows: delivered at once, or lost.
+        if (this.linked && !this.dropOutdate && this.nodes[other].up)
+          this.feed(other, { type: 'peer-outdate', nowMs: this.now });
+        break;
+      case 'send-outdate-ack':
         break;
       case 'disconnect':
         if (this.linked) this.unlink(i);
@@ -168,6 +229,7 @@ class World {
   unlink(except?: 0 | 1): void {
     this.interruptResync();
     this.linked = false;
+    this.recoverAsked = false;
     this.queue = [];
     for (const i of [0, 1] as const) {
       if (i !== except && this.nodes[i].up)
@@ -235,6 +297,13 @@ function checkAlways(w: World): void {
     );
   }
   for (const n of w.nodes) {
+    // The copy a pending recovery would overwrite is Outdated, on disk too when it lacks writes.
+    const c = n.state.connection;
+    if (n.up && c.kind === 'RecoveryPending' && c.direction === 'from-peer') {
+      assert.equal(n.state.local === 'Outdated' || n.state.local === 'Inconsistent', true, n.state.local);
+      if (n.state.lastDecision?.kind === 'peer-newer')
+        assert.ok(n.disk.flags.outdated, 'outdated not persisted');
+    }
     if (n.up && n.state.role === 'primary' && w.linked && isReplicating(n.state.connection)) {
       assert.ok(
         !(n.state.connection.kind === 'Resyncing' && n.state.connection.direction === 'from-peer'),
@@ -246,17 +315,42 @@ function checkAlways(w: World): void {
 
 type Op = [kind: number, node: 0 | 1, flag: boolean];
 
-/** How often the interesting cases came up (the random test checks they did). */
-const stats = { lossChecks: 0, peerUnknownRefusals: 0 };
+/** How often the interesting cases came up (the random tests check they did). */
+const stats = {
+  lossChecks: 0,
+  peerUnknownRefusals: 0,
+  pendingSeen: 0,
+  pendingStarted: 0,
+  failedRefusals: 0,
+  rebuilt: 0,
+  needsSource: 0,
+  outdatedByBreak: 0,
+};
 
-function run(ops: Op[]): World {
-  const w = new World();
+const OPS = [
+  'write',
+  'partition',
+  'reconnect',
+  'crash',
+  'restart',
+  'promote',
+  'demote',
+  'resync',
+  'recover',
+  'break',
+  'disk-failure',
+  'recover-auto',
+];
+
+function run(ops: Op[], opts: { autoRecovery?: boolean } = {}): World {
+  const w = new World(opts);
   const reconnect = (): void => {
     if (w.linked || !w.nodes[0].up || !w.nodes[1].up) return;
     w.linked = true;
     const ia = w.info(0);
     const ib = w.info(1);
     const pendingRecover = w.nodes.some((n) => n.state.pendingRecover !== null);
+    w.recoverAsked = pendingRecover;
     w.feed(0, { type: 'peer-connected', nowMs: w.now, peer: ib, newId: w.id() });
     w.feed(1, { type: 'peer-connected', nowMs: w.now, peer: ia, newId: w.id() });
     if (!pendingRecover) checkConnect(w);
@@ -266,12 +360,11 @@ function run(ops: Op[]): World {
   for (const [kind, i, flag] of ops) {
     w.now += 1000;
     const n = w.nodes[i];
-    w.log.push(
-      `${['write', 'partition', 'reconnect', 'crash', 'restart', 'promote', 'demote', 'resync', 'recover', 'break'][kind]}(${n.name}${flag ? ',!' : ''})`,
-    );
+    w.log.push(`${OPS[kind]}(${n.name}${flag ? ',!' : ''})`);
     switch (kind) {
       case 0: {
-        if (!n.up || n.state.role !== 'primary') break;
+        // A failed disk fails the write (EIO): nothing is acknowledged.
+        if (!n.up || n.state.role !== 'primary' || n.state.flags.diskFailed) break;
         const id = `w${w.writes++}`;
         n.content.add(id);
         const o = w.nodes[1 - i]!;
@@ -279,7 +372,7 @@ function run(ops: Op[]): World {
           assert.ok(isReplicating(o.state.connection));
           o.content.add(id);
         } else {
-          if (o.up) w.excused.add(id);
+          if (w.unaware(i)) w.excused.add(id);
           n.dirty++;
           w.feed(i, { type: 'dirty', nowMs: w.now, dirtyBytes: n.dirty * 65536 });
         }
@@ -309,7 +402,13 @@ function run(ops: Op[]): World {
           generations: n.disk.generations,
           flags: n.disk.flags,
           dirtyBytes: n.dirty * 65536,
+          autoRecovery: w.autoRecovery,
         });
+        assert.equal(
+          n.state.local === 'Failed',
+          n.disk.flags.diskFailed,
+          'a disk failure survives a restart',
+        );
         break;
       case 5: {
         if (!n.up) break;
@@ -321,6 +420,10 @@ function run(ops: Op[]): World {
         const refused = acts.some((a) => a.type === 'refuse');
         if (acts.some((a) => a.type === 'refuse' && a.refusal.code === 'MD_PEER_UNKNOWN'))
           stats.peerUnknownRefusals++;
+        if (acts.some((a) => a.type === 'refuse' && a.refusal.code === 'MD_DISK_FAILED'))
+          stats.failedRefusals++;
+        if (before.flags.diskFailed)
+          assert.ok(before.role === 'primary' || refused, 'a failed copy promoted');
         if (before.role !== 'primary' && !refused) {
           assert.equal(n.state.role, 'primary');
           assert.ok(flag || before.local === 'UpToDate', `promoted a ${before.local} copy unforced`);
@@ -366,27 +469,87 @@ function run(ops: Op[]): World {
         break;
       }
       case 8:
+      case 11: {
         if (!n.up) break;
-        w.feed(i, { type: 'recover', nowMs: w.now, source: flag ? 'local' : 'peer', newId: w.id() });
+        w.recoverAsked = true;
+        const pending = w.nodes.some((x) => x.state.connection.kind === 'RecoveryPending');
+        const failed = w.nodes.some((x) => x.state.flags.diskFailed);
+        const acts = w.feed(i, {
+          type: 'recover',
+          nowMs: w.now,
+          source: kind === 11 ? 'auto' : flag ? 'local' : 'peer',
+          newId: w.id(),
+        });
         w.drain();
+        if (acts.some((a) => a.type === 'refuse' && a.refusal.code === 'MD_RECOVER_NEEDS_SOURCE'))
+          stats.needsSource++;
+        if (pending && w.resync !== null) stats.pendingStarted++;
+        if (failed && !w.nodes.some((x) => x.state.flags.diskFailed)) stats.rebuilt++;
         break;
-      case 9:
+      }
+      case 9: {
         if (!n.up) break;
+        const o = w.nodes[1 - i]!;
+        const told = !flag && n.state.role === 'primary' && w.linked && isReplicating(n.state.connection);
+        w.dropOutdate = flag;
         w.feed(i, { type: 'break', nowMs: w.now, newId: w.id() });
+        w.dropOutdate = false;
         w.drain();
+        if (told) {
+          stats.outdatedByBreak++;
+          // (Inconsistent when it was the target of a recovery: not activated unforced either.)
+          assert.ok(['Outdated', 'Inconsistent'].includes(o.state.local), `break left it ${o.state.local}`);
+          assert.ok(o.disk.flags.outdated && o.disk.flags.broken, 'persisted before the link drops');
+        }
+        break;
+      }
+      case 10:
+        if (!n.up) break;
+        w.feed(i, { type: 'local-io-error', nowMs: w.now, op: flag ? 'read' : 'write', error: 'EIO' });
+        w.drain();
+        assert.equal(n.state.local, 'Failed');
+        assert.ok(!(w.linked && isReplicating(n.state.connection)), 'a failed copy is mirrored');
         break;
     }
     checkAlways(w);
+    if (w.nodes.some((x) => x.state.connection.kind === 'RecoveryPending')) {
+      stats.pendingSeen++;
+      assert.equal(w.autoRecovery, false, 'a recovery pending with autoRecovery on');
+    }
   }
   return w;
 }
 
 const opArb = fc.tuple(
   // Writes, reconnects and resyncs are the common events; the rest are faults and operator requests.
-  fc.constantFrom(0, 0, 0, 1, 2, 2, 3, 4, 4, 5, 5, 6, 7, 7, 7, 8, 9),
+  fc.constantFrom(0, 0, 0, 1, 2, 2, 3, 4, 4, 5, 5, 6, 7, 7, 7, 8, 9, 11),
   fc.constantFrom<0 | 1>(0, 1),
   fc.boolean(),
 ) as fc.Arbitrary<Op>;
+
+/** Disk failures are rarer: a failed copy stays failed until a recover. */
+const diskFailureArb = fc.tuple(
+  fc.constant(10),
+  fc.constantFrom<0 | 1>(0, 1),
+  fc.boolean(),
+) as fc.Arbitrary<Op>;
+const opArbWithFailures = fc.oneof(
+  { arbitrary: opArb, weight: 100 },
+  { arbitrary: diskFailureArb, weight: 1 },
+);
+
+/** autoRecovery off: copies that differ on reconnect (partitions, writes alone) and recovers without source. */
+const manualOpArb = fc.oneof(
+  {
+    arbitrary: fc.tuple(
+      fc.constantFrom(0, 0, 0, 1, 1, 2, 2, 2, 3, 4, 4, 5, 5, 6, 7, 7, 7, 8, 9, 11, 11, 11),
+      fc.constantFrom<0 | 1>(0, 1),
+      fc.boolean(),
+    ),
+    weight: 100,
+  },
+  { arbitrary: diskFailureArb, weight: 1 },
+);
 
 test('random event sequences keep the mirror invariants (seeded)', () => {
   fc.assert(
@@ -401,6 +564,40 @@ test('random event sequences keep the mirror invariants (seeded)', () => {
   // The seeded runs do reach the cases the invariants are about.
   assert.ok(stats.lossChecks > 300, `only ${stats.lossChecks} unforced activations checked`);
   assert.ok(stats.peerUnknownRefusals > 15, `only ${stats.peerUnknownRefusals} MD_PEER_UNKNOWN refusals`);
+});
+
+test('random event sequences with autoRecovery off keep the invariants: nothing is copied unasked (seeded)', () => {
+  const before = { ...stats };
+  fc.assert(
+    fc.property(fc.array(manualOpArb, { minLength: 5, maxLength: 80 }), (ops) => {
+      run(ops, { autoRecovery: false });
+    }),
+    { seed: 20260417, numRuns: 1500 },
+  );
+  const seen = (k: keyof typeof stats): number => stats[k] - before[k];
+  assert.ok(seen('lossChecks') > 200, `only ${seen('lossChecks')} unforced activations checked`);
+  assert.ok(seen('pendingSeen') > 150, `only ${seen('pendingSeen')} steps with a recovery pending`);
+  assert.ok(seen('pendingStarted') > 15, `only ${seen('pendingStarted')} pending recoveries started`);
+  assert.ok(seen('failedRefusals') > 10, `only ${seen('failedRefusals')} failed copies refused`);
+  assert.ok(seen('rebuilt') > 10, `only ${seen('rebuilt')} failed copies rebuilt by recover`);
+  assert.ok(seen('needsSource') > 0, 'no recover without a source was refused');
+  assert.ok(seen('outdatedByBreak') > 10, `only ${seen('outdatedByBreak')} secondaries outdated by a break`);
+});
+
+test('random event sequences with disk failures keep the invariants (seeded)', () => {
+  const before = { ...stats };
+  fc.assert(
+    fc.property(fc.array(opArbWithFailures, { minLength: 5, maxLength: 80 }), (ops) => {
+      run(ops);
+    }),
+    { seed: 20260418, numRuns: 1000 },
+  );
+  const seen = (k: keyof typeof stats): number => stats[k] - before[k];
+  assert.ok(
+    seen('failedRefusals') > 5,
+    `only ${seen('failedRefusals')} activations of a failed copy refused`,
+  );
+  assert.ok(seen('rebuilt') > 5, `only ${seen('rebuilt')} failed copies rebuilt by recover`);
 });
 
 test('a restarted secondary activated alone is refused: it may lack writes the primary made alone', () => {

@@ -15,7 +15,7 @@ import { RawClient } from './raw-client.ts';
 import { EXPORT, pattern, withServed } from './helpers.ts';
 import { CmdFlag, NbdCmd, NbdErrno, NbdInfo, NbdOpt, NbdRep } from '../../src/nbd/protocol.ts';
 import { createNbdServer } from '../../src/nbd/server.ts';
-import { BackendError, type BlockBackend } from '../../src/nbd/types.ts';
+import { BackendError, bytesLength, type BlockBackend } from '../../src/nbd/types.ts';
 import { NbdError } from '../../src/nbd/errors.ts';
 
 const MiB = 1024 * 1024;
@@ -209,7 +209,7 @@ function heldBackend(size: number) {
       await hold('read', o, l);
       return Buffer.alloc(l, 0x61);
     },
-    write: (o, d) => hold('write', o, d.length),
+    write: (o, d) => hold('write', o, bytesLength(d)),
     flush: () => hold('flush', 0, 0),
     trim: (o, l) => hold('trim', o, l),
     writeZeroes: (o, l) => hold('zero', o, l),

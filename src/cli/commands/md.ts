@@ -1,9 +1,11 @@
 /**
- * `tandem md status [NAME]`, `tandem md break NAME`, `tandem md recover NAME --source SERVER` (issue 5): the
- * mirror disk copies of the server the CLI talks to (`--host` picks it). `recover` resolves a break or a
- * split brain: the copy on SERVER wins and the other copy is resynced from it; nothing is ever resolved
- * without it. `force` allows one activation of the server's copy even when it may not be the latest (after the
- * other copy is lost for good).
+ * `tandem md status [NAME]`, `tandem md break NAME`, `tandem md recover NAME [--source SERVER]` (issue 5):
+ * the mirror disk copies of the server the CLI talks to (`--host` picks it). `recover` starts the mirror
+ * recovery: the copy on SERVER wins and the other copy is resynced from it; without `--source`, the copy
+ * the generations say is newer (a pending recovery with `autoRecovery: false`, a break, a copy rebuilt
+ * after a disk failure); a split brain or unrelated copies are never resolved without `--source`
+ * (MD_RECOVER_NEEDS_SOURCE). `force` allows one activation of the server's copy even when it may not be
+ * the latest (after the other copy is lost for good).
  */
 import { UsageError } from '../args.ts';
 import type { Command } from '../context.ts';
@@ -13,7 +15,7 @@ import { renderMirrors, renderOpResult } from '../output/text.ts';
 export const mdCommand: Command = {
   verb: 'md',
   summary: 'mirror disks: status, break the mirroring, recover (resync from a chosen copy)',
-  usage: ['md status [NAME]', 'md break NAME', 'md recover NAME --source SERVER', 'md force NAME'],
+  usage: ['md status [NAME]', 'md break NAME', 'md recover NAME [--source SERVER]', 'md force NAME'],
   options: [{ name: 'source', value: true }],
   async run(ctx, positionals, args) {
     const [action, name, extra] = positionals;
@@ -30,8 +32,6 @@ export const mdCommand: Command = {
       throw new UsageError('--source goes with recover only', '');
     // Usage problems are reported before the config is read or the API is asked.
     if (action !== 'status' && name === undefined) throw new UsageError('missing the md resource name', '');
-    if (action === 'recover' && source === undefined)
-      throw new UsageError('recover needs --source SERVER: the server whose copy wins', '');
     const client = await ctx.client();
     if (action === 'status' || name === undefined) {
       const r = await client.mdStatus();
@@ -52,7 +52,9 @@ export const mdCommand: Command = {
         ? await client.mdBreak(name)
         : action === 'force'
           ? await client.mdForce(name)
-          : await client.mdRecover(name, source ?? '');
+          : source === undefined
+            ? await client.mdRecover(name)
+            : await client.mdRecover(name, source);
     emit(ctx, r, renderOpResult);
     return 0;
   },

@@ -73,18 +73,28 @@ function mib(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MiB`;
 }
 
-/** One word for a mirror disk copy: Normal, Resyncing, Degraded (peer lost), SplitBrain, Error. */
+/**
+ * One word for a mirror disk copy: Normal, Resyncing, RecoveryPending (autoRecovery off), Degraded (peer
+ * lost), SplitBrain, DiskFailed, Error.
+ */
 function mirrorState(m: MirrorDiskStatus): string {
   if (m.error) return 'Error';
+  if (m.diskFailure) return 'DiskFailed';
   if (m.connection.startsWith('SplitBrain')) return 'SplitBrain';
   if (m.connection.startsWith('Resyncing')) return 'Resyncing';
+  if (m.recoveryPending || m.connection.startsWith('RecoveryPending')) return 'RecoveryPending';
   if (m.connection === 'Connected' && m.local === 'UpToDate' && m.peer === 'UpToDate') return 'Normal';
   return 'Degraded';
 }
 
 function mirrorDetail(m: MirrorDiskStatus): string {
   if (m.error) return `${m.error.code}: ${m.error.message}`;
+  if (m.diskFailure) {
+    const f = m.diskFailure;
+    return `${m.server} ${m.role} Failed, ${m.peerServer} ${m.peer}, ${f.code}: ${f.message} Remedy: ${f.remedy}`;
+  }
   const parts = [`${m.server} ${m.role} ${m.local}`, `${m.peerServer} ${m.peer}`, m.connection];
+  if (m.recoveryPending) parts.push(`mirror recovery pending: run \`${m.recoveryPending.command}\``);
   if (m.dirtyBytes > 0) parts.push(`dirty ${mib(m.dirtyBytes)}`);
   const r = m.resync;
   if (r) {

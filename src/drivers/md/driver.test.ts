@@ -268,3 +268,34 @@ test('split brain: an error for mdw on the copy that is not active, a warning on
     await w.close();
   }
 });
+
+test('autoRecovery: false: mdw warns (9) on both servers while the recovery waits; mdnw is normal', async () => {
+  const w = await MdWorld.create('        initialSync: skip\n        autoRecovery: false\n');
+  try {
+    const d = new MdDriver({ system: new FakeSystem() });
+    const mdw = new MdwMonitorDriver();
+    const mdnw = new MdnwMonitorDriver();
+    const h1 = await w.open('node-1');
+    await w.open('node-2');
+    await d.start(w.md1, START, w.ctx('node-1'));
+    const v1 = h1.volume('md1')!;
+    await until('in sync', () => v1.status().connection.kind === 'Connected');
+    await w.hosts.get('node-2')!.close();
+    await until('alone', () => v1.status().connection.kind === 'Disconnected');
+    await (await v1.promote()).write(0, Buffer.alloc(4096, 7), false);
+    const h2 = await w.open('node-2');
+    await until('pending', () => h2.volume('md1')?.status().connection.kind === 'RecoveryPending');
+    await until('pending', () => v1.status().connection.kind === 'RecoveryPending');
+    const onActive = await mdw.check(w.monitor('mdw'), w.ctx('node-1'));
+    assert.equal(onActive.result, 'degraded');
+    assert.equal(onActive.code, 9);
+    assert.match(onActive.message ?? '', /pending from node-1 to node-2 .*run `tandem md recover md1`/);
+    const onStandby = await mdw.check(w.monitor('mdw'), w.ctx('node-2'));
+    assert.equal(onStandby.code, 9);
+    assert.match(onStandby.message ?? '', /pending from node-1 to node-2/);
+    assert.deepEqual(await mdnw.check(w.monitor('mdnw'), w.ctx('node-1')), { result: 'running' });
+    await d.stop(w.md1, START, w.ctx('node-1'));
+  } finally {
+    await w.close();
+  }
+});

@@ -67,6 +67,7 @@ const REFUSAL_IDS: Readonly<Record<string, MdMessageId>> = {
   MD_RESYNC_TARGET: 'MD_COPY_NOT_LATEST',
   MD_SPLIT_BRAIN: 'MD_SPLIT_BRAIN',
   MD_TWO_PRIMARIES: 'MD_PEER_ACTIVE',
+  MD_DISK_FAILED: 'MD_DISK_FAILED',
 };
 
 /** Poll interval while a blank copy waits for the mirror connect before its first activation. */

@@ -109,6 +109,14 @@ export const MD_MESSAGES = [
       'Read the reason in the message (usually the cluster partition cannot be written): check the disk holding clusterPath, then stop the group again.',
     retryable: true,
   },
+  {
+    code: 14,
+    id: 'MD_DISK_FAILED',
+    message: 'Activation was refused: the local disk of the copy failed.',
+    remedy:
+      'Start the group on the other server (its copy is up to date when the mirror was in sync). Replace or repair the data partition of this server, then run `tandem md recover NAME` on it: its copy is rebuilt by a full resync from the peer.',
+    retryable: false,
+  },
 ] as const satisfies readonly DriverMessage[];
 
 export type MdMessageId = (typeof MD_MESSAGES)[number]['id'];
@@ -127,7 +135,7 @@ export const MDW_MESSAGES = [
     id: 'MDW_DISK_FAILED',
     message: 'The local disk of the volume failed.',
     remedy:
-      'Check the data and cluster partitions of this server (kernel log, the EBS volume in the AWS console); replace the disk, then resync it from the peer with `tandem md recover NAME --source PEER`.',
+      'Check the data and cluster partitions of this server (kernel log, the EBS volume in the AWS console); replace or repair the disk, then run `tandem md recover NAME` on this server: its copy is rebuilt by a full resync from the peer.',
     retryable: false,
   },
   {
@@ -191,6 +199,22 @@ export const MDW_MESSAGES = [
     message: 'The volume is active without its peer: writes are not mirrored.',
     remedy:
       'Start the peer server (or repair the mirror connect); the regions written meanwhile are copied to it when it returns.',
+    retryable: true,
+  },
+  {
+    code: 9,
+    id: 'MDW_RECOVERY_PENDING',
+    message: 'Mirror recovery pending: the copies differ and autoRecovery is off.',
+    remedy:
+      'Run `tandem md recover NAME` (on either server) to copy what differs from the newer copy; until then the active copy goes on alone and the other copy cannot be activated unforced.',
+    retryable: true,
+  },
+  {
+    code: 10,
+    id: 'MDW_PEER_DISK_FAILED',
+    message: "The peer's disk failed: writes are not mirrored.",
+    remedy:
+      "Replace or repair the peer's data partition, then run `tandem md recover NAME`: the peer's copy is rebuilt by a full resync from this one.",
     retryable: true,
   },
 ] as const satisfies readonly DriverMessage[];

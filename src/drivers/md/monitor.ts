@@ -2,19 +2,23 @@
  * The monitors of an `md` volume (issue 5 section 3), both run on both servers (`timing: always`):
  *
  * `mdw` (mirror disk monitor), the local copy:
- * - error: the copy could not be opened (1), its data or cluster partition is gone or unreadable (2), an
- *   activation here was refused and the reason still holds (4); on the server where the copy is NOT
- *   active also a split brain (3) and a link the copies may not mirror over (5). On the active copy those
- *   two are warnings (103, 105, the seed's "100 + code as a warning"): mdw's recovery fails the group
- *   over, and moving it off the copy that serves the application onto the other half of a split brain
- *   would only stop the service (that activation is refused);
- * - warning: a mirror recovery runs (7: progress and ETA), or the copy is active without its peer (8:
- *   what the peer lacks grows);
+ * - error: the copy could not be opened (1), its data or cluster partition is gone or unreadable, or the
+ *   engine saw an I/O error on its data partition (the copy is Failed) (2), an activation here was
+ *   refused and the reason still holds (4); on the server where the copy is NOT active also a split brain
+ *   (3) and a link the copies may not mirror over (5). On the active copy those two are warnings (103,
+ *   105, the seed's "100 + code as a warning"): mdw's recovery fails the group over, and moving it off the
+ *   copy that serves the application onto the other half of a split brain would only stop the service
+ *   (that activation is refused). A failed disk is an error on the active copy too: its writes fail, and
+ *   the failover is what puts the service on the peer's copy (up to date in sync mode);
+ * - warning: a mirror recovery runs (7: progress and ETA), the copy is active without its peer (8: what
+ *   the peer lacks grows), a mirror recovery waits for `tandem md recover` (9: `autoRecovery: false`),
+ *   or the peer's disk failed (10: this copy goes on alone);
  * - normal otherwise, and on a server that holds no copy (it is not one of the group's two servers).
  *
- * `mdnw` (mirror connect monitor): normal while connected (in sync or resyncing); error while disconnected
- * (1, naming the peer's mdc address and for how long) or while the link is up but the copies are not
- * mirrored (2: split brain, broken mirror, mismatched copies). Its recovery is an alert only.
+ * `mdnw` (mirror connect monitor): normal while connected (in sync, resyncing, or waiting for the
+ * operator's recover: the path works, mdw warns); error while disconnected (1, naming the peer's mdc
+ * address and for how long) or while the link is up but the copies are not mirrored (2: split brain,
+ * broken mirror, mismatched copies, a failed disk). Its recovery is an alert only.
  */
 import { access, constants } from 'node:fs/promises';
 import type { MonitorResult } from '../../core/types.ts';
@@ -155,6 +159,10 @@ export class MdwMonitorDriver implements MonitorDriver {
     const disk = await diskProblem(w.resource, ctx.server);
     if (disk !== null) return result(MDW_MESSAGES, 'MDW_DISK_FAILED', `${name} on ${ctx.server}: ${disk}.`);
     const s = v.status();
+    if (s.diskFailure !== null) {
+      const f = s.diskFailure;
+      return result(MDW_MESSAGES, 'MDW_DISK_FAILED', `${f.message} [${f.code}] Remedy: ${f.remedy}`);
+    }
     const active = s.role === 'primary';
     const c = s.connection;
     if (c.kind === 'SplitBrain' || s.local === 'SplitBrain') {
@@ -180,6 +188,14 @@ export class MdwMonitorDriver implements MonitorDriver {
         `${name} on ${ctx.server}: ${refused.message} [${refused.code}] Remedy: ${refused.remedy}`,
       );
     }
+    if (c.kind === 'Refused' && c.code === 'MD_PEER_DISK_FAILED') {
+      return result(
+        MDW_MESSAGES,
+        'MDW_PEER_DISK_FAILED',
+        `${name}: the disk of the copy on ${w.peer} failed; the copy on ${ctx.server} is ${s.local}${active ? ' and goes on alone' : ''}. Once ${w.peer}'s data partition is replaced or repaired, run \`tandem md recover ${name}\`.`,
+        'degraded',
+      );
+    }
     if (c.kind === 'Refused') {
       const detail = `${name}: the link to ${w.peer} is up but refused: ${c.why} [${c.code}].`;
       return active
@@ -193,6 +209,16 @@ export class MdwMonitorDriver implements MonitorDriver {
     }
     if (c.kind === 'Resyncing') {
       return result(MDW_MESSAGES, 'MDW_RESYNCING', `${name} on ${ctx.server}: ${resyncText(s)}`, 'degraded');
+    }
+    if (c.kind === 'RecoveryPending') {
+      const way =
+        c.direction === 'to-peer' ? `from ${ctx.server} to ${w.peer}` : `from ${w.peer} to ${ctx.server}`;
+      return result(
+        MDW_MESSAGES,
+        'MDW_RECOVERY_PENDING',
+        `${name}: mirror recovery pending ${way} (${c.full ? 'full' : bytesText(s.dirtyBytes) + ' dirty here'}; ${c.why}); autoRecovery is off: run \`tandem md recover ${name}\`.`,
+        'degraded',
+      );
     }
     if (active && c.kind === 'Disconnected') {
       return result(
@@ -275,7 +301,7 @@ export class MdnwMonitorDriver implements MonitorDriver {
       );
     }
     const c = v.status().connection;
-    if (c.kind === 'Connected' || c.kind === 'Resyncing') {
+    if (c.kind === 'Connected' || c.kind === 'Resyncing' || c.kind === 'RecoveryPending') {
       this.#downSince.delete(v);
       return Promise.resolve(normal);
     }

@@ -26,6 +26,7 @@ export const mdParamsSchema = z.object({
   size: z.number().int().positive().nullable(),
   regionSize: z.number().int().positive(),
   hotRegions: z.number().int().min(0),
+  hotExtent: z.number().int().positive(),
   initialSync: z.enum(['full', 'skip']),
   autoRecovery: z.boolean(),
   queueSize: z.number().int().positive(),
@@ -136,7 +137,15 @@ export const MD_PARAMS: ParamDescription[] = [
     required: false,
     default: 1024,
     perServer: false,
-    description: 'Recently written regions kept marked on disk (activity log).',
+    description: 'Recently written extents kept marked on disk (activity log).',
+  },
+  {
+    name: 'hotExtent',
+    type: 'number',
+    required: false,
+    default: 4194304,
+    perServer: false,
+    description: 'Bytes one activity-log extent covers (a power of two, at least regionSize).',
   },
   {
     name: 'initialSync',
@@ -152,7 +161,8 @@ export const MD_PARAMS: ParamDescription[] = [
     required: false,
     default: true,
     perServer: false,
-    description: 'Resync automatically when the peer returns.',
+    description:
+      'Resync automatically when the peers connect and one copy is behind; false: wait for `tandem md recover NAME` (the initial full sync still runs).',
   },
   {
     name: 'queueSize',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createAwsAccess } from '../../aws/access.ts';
 import type { MirrorHost } from '../../mirror/host.ts';
-import { MirrorVolume } from '../../mirror/volume.ts';
+import { MirrorVolume, type MirrorVolumeOptions } from '../../mirror/volume.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { parseConfigText } from '../../shared/config/index.ts';
 import type {
@@ -97,8 +97,8 @@ ${extra}${mount}        servers:
     return this.config.monitors.find((m) => m.type === type)!;
   }
 
-  /** Opens the copy of `server` (as the daemon would) and returns its host. */
-  async open(server: string): Promise<MirrorHost> {
+  /** Opens the copy of `server` (as the daemon would) and returns its host; `over` replaces options. */
+  async open(server: string, over: Partial<MirrorVolumeOptions> = {}): Promise<MirrorHost> {
     const own = paramsFor(this.md1, server) as unknown as MdParams;
     const peer = paramsFor(this.md1, own.peer!) as unknown as MdParams;
     const v = await MirrorVolume.open({
@@ -108,8 +108,10 @@ ${extra}${mount}        servers:
       clusterPath: own.clusterPath!,
       regionSize: own.regionSize,
       hotRegions: own.hotRegions,
+      hotExtent: own.hotExtent,
       mode: own.mode,
       initialSync: own.initialSync,
+      autoRecovery: own.autoRecovery,
       queueSize: own.queueSize,
       sendTimeoutMs: own.sendTimeoutMs,
       connectTimeoutMs: own.connectTimeoutMs,
@@ -122,6 +124,7 @@ ${extra}${mount}        servers:
       log: quiet,
       now: () => performance.now(),
       random: (n) => randomBytes(n),
+      ...over,
     });
     let forced = false;
     const host: MirrorHost = {

@@ -203,3 +203,14 @@ export function onResolve(victim: Generations, source: Generations): { victim: G
     full: true,
   };
 }
+
+/**
+ * `recover` of a copy whose disk failed (replaced or repaired since): whatever its data partition holds is
+ * not trusted, so it becomes a fresh copy (`JUST_CREATED`: the peer is newer, full copy). The old id stays
+ * in the history, as in `onResolve`.
+ *
+ * Example: `{ B, A, [] }` -> `{ JUST_CREATED, null, [B] }`.
+ */
+export function onDiskReplaced(meta: Generations): Generations {
+  return { current: JUST_CREATED, bitmap: null, history: pushHistory(meta.history, meta.current) };
+}

@@ -49,11 +49,29 @@ export const MIRROR_MESSAGES = {
   },
   MD_BROKEN: {
     message: 'Mirroring was stopped by the operator (mirror break).',
-    remedy: 'Run `tandem md recover NAME --source SERVER` to resume mirroring.',
+    remedy:
+      'Run `tandem md recover NAME` (on either server) to resume mirroring from the copy the generations say is newer, or `--source SERVER` to choose it.',
   },
   MD_RECOVER_ACTIVE_VICTIM: {
     message: 'The copy that would be overwritten is active here.',
     remedy: 'Deactivate the volume on this server first, or choose this server as the source.',
+  },
+  MD_DISK_FAILED: {
+    message:
+      'The local disk of the copy failed (an I/O error on its data partition): the copy is never activated or used as a source.',
+    remedy:
+      'Replace or repair the data partition on this server, then run `tandem md recover NAME` here: the copy is rebuilt by a full resync from the peer.',
+  },
+  MD_PEER_DISK_FAILED: {
+    message: 'The disk of the peer copy failed: nothing is mirrored to it, this copy goes on alone.',
+    remedy:
+      'Replace or repair the data partition on the peer, then run `tandem md recover NAME` (on either server): the peer copy is rebuilt by a full resync from this one.',
+  },
+  MD_RECOVER_NEEDS_SOURCE: {
+    message:
+      'Which copy to keep cannot be told from the generations (split brain, or copies with no common history).',
+    remedy:
+      'Run `tandem md recover NAME --source SERVER` naming the server whose copy wins; the other copy is overwritten.',
   },
   MD_NO_PEER: {
     message: 'The peer is not connected.',

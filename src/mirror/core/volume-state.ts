@@ -7,9 +7,14 @@
  * Roles: `secondary` (the copy is not served; it only takes writes from the mirror connection), `primary`
  * (the copy is served as a block device), `none` (not attached). Connection: `Disconnected`, `Connected`
  * (replicating, in sync), `Resyncing` (replicating while the mirror recovery copies what differs; the
- * direction says which way), `SplitBrain` (the link is up but both copies were written alone: nothing is
- * replicated until the operator picks a source), `Refused` (the link is up but the copies may not be
- * mirrored: unrelated data, another volume, a broken mirror, two primaries).
+ * direction says which way), `RecoveryPending` (`autoRecovery: false`: the copies differ and the recovery
+ * waits for `tandem md recover NAME`; nothing is replicated meanwhile), `SplitBrain` (the link is up but
+ * both copies were written alone: nothing is replicated until the operator picks a source), `Refused` (the
+ * link is up but the copies may not be mirrored: unrelated data, another volume, a broken mirror, two
+ * primaries, a failed disk on either side).
+ *
+ * The module is split for size: decide.ts (the connect decision and the helpers), recover.ts (the
+ * operator's recover); this file holds the copy states, promotion, break, disk failure and `step`.
  *
  * Rules, checked here and nowhere else:
  * - A copy is activated (promoted) only when it is UpToDate and the peer, when connected, is neither
@@ -22,11 +27,25 @@
  * - A copy whose freshness is unknown (`Consistent`) is refused with `MD_PEER_UNKNOWN` unless forced.
  * - Split brain and unrelated copies are reported on every connect and never resolved without
  *   `recover(source)`.
+ * - With `autoRecovery: false`, a recovery the generations call for is not started by a connect: the link
+ *   stays up as `RecoveryPending`, a primary goes on alone (new generation, `peerOutdated`, dirty bitmap),
+ *   the copy to be overwritten is `Outdated` (persisted when it lacks writes) and `recover` (without a
+ *   source: the direction the generations say) starts it. The initial full sync of a fresh copy is not a
+ *   recovery and starts regardless (decide.ts `resyncOrWait` says why).
+ * - A copy whose data partition failed an I/O (`local-io-error`) is `Failed` (`flags.diskFailed`,
+ *   persisted best effort): never activated, even forced (MD_DISK_FAILED), never a resync source. The peer
+ *   learns it from the meta: a primary peer goes on alone (the failed secondary is not retried in a loop:
+ *   the link stays up, refused), a secondary peer stays UpToDate so that the cluster can fail over to it.
+ *   Only `recover` clears it (reopening does not: the flag is on the cluster partition): the copy is then
+ *   rebuilt by a full resync from the peer (generations.ts `onDiskReplaced`).
+ * - The operator's break on a primary tells a mirrored peer that its copy is outdated (persisted there
+ *   before the link drops), so the peer is not activated unforced while the primary goes on alone.
  *
  * Copy states: `UpToDate` (holds the latest data it knows of), `Consistent` (whole, but whether the peer
  * wrote since they were last connected is unknown), `Outdated` (known to lack writes: the operator broke
- * the mirror, or chose the peer's copy), `Inconsistent` (partly overwritten by a resync, or just created),
- * `SplitBrain`, `Unknown` (the peer's copy while disconnected, unless recorded as outdated).
+ * the mirror, chose the peer's copy, or a recovery from the peer is pending), `Inconsistent` (partly
+ * overwritten by a resync, or just created), `SplitBrain`, `Failed` (its disk failed), `Unknown` (the
+ * peer's copy while disconnected, unless recorded as outdated).
  *
  * Freshness, as in DRBD: a copy opened without contact to its peer is only `Consistent`, because the peer
  * may have gone on alone after they were last connected (node-2 goes down, node-1 acknowledges writes
@@ -42,35 +61,36 @@
  * over to it. Whether the old primary is really gone is the cluster core's question (NP resolution), not
  * this one's; if both are activated anyway, the next connect says split brain.
  */
-import {
-  compareCopies,
-  JUST_CREATED,
-  onBreak,
-  onFirstActivation,
-  onResolve,
-  afterResync,
-} from './generations.ts';
+import { compareCopies, JUST_CREATED, onFirstActivation, onBreak, afterResync } from './generations.ts';
 import type { Generations } from './generations.ts';
 import { refusal } from './messages.ts';
 import type { MirrorCode } from './messages.ts';
 import {
+  becomeFresh,
+  decide,
+  diskFailedRefusal,
+  isReplicating,
+  log,
+  maybeBreakAway,
+  persist,
+  type Draft,
+} from './decide.ts';
+import { onPeerRecoverStart, onRecover, onRecoverAsVictim } from './recover.ts';
+import {
   CLEAN_FLAGS,
-  type Connection,
   type CopyFlags,
   type CopyState,
-  type PeerInfo,
-  type ResyncDirection,
   type StepResult,
-  type VolumeAction,
   type VolumeEvent,
   type VolumeState,
 } from './state-types.ts';
 
 export * from './state-types.ts';
+export { diskFailedRefusal, isReplicating } from './decide.ts';
 
 /**
  * The state of a copy just loaded from its metadata (role secondary, no peer): `Consistent` unless its
- * flags prove it newer than the peer (see the module comment).
+ * flags prove it newer than the peer (see the module comment), `Failed` when its disk failed.
  */
 export function initVolumeState(args: {
   name: string;
@@ -83,8 +103,12 @@ export function initVolumeState(args: {
   server?: string;
   /** @default 'the peer' */
   peerServer?: string;
+  /** @default true */
+  autoRecovery?: boolean;
+  /** The data partition, for messages. @default 'the data partition' */
+  dataPath?: string;
 }): VolumeState {
-  // Metadata written before `peerOutdated` existed lacks it: a missing flag proves nothing.
+  // Metadata written before a flag existed lacks it: a missing flag proves nothing.
   const flags: CopyFlags = { ...CLEAN_FLAGS, ...args.flags };
   const s: VolumeState = {
     name: args.name,
@@ -103,180 +127,53 @@ export function initVolumeState(args: {
     resync: null,
     pendingRecover: null,
     lastDecision: null,
-    freshnessKnown: flags.peerOutdated,
+    freshnessKnown: flags.peerOutdated && !flags.diskFailed,
+    autoRecovery: args.autoRecovery ?? true,
+    recoverRequested: null,
+    dataPath: args.dataPath ?? 'the data partition',
+    diskError: null,
   };
   return withCopyStates(s);
-}
-
-/** True while writes are mirrored to the peer (in sync, or during a resync in either direction). */
-export function isReplicating(c: Connection): boolean {
-  return c.kind === 'Connected' || c.kind === 'Resyncing';
 }
 
 /** Derives both copy states from the rest; called after every change so they never disagree. */
 function withCopyStates(s: VolumeState): VolumeState {
   const c = s.connection;
   let local: CopyState;
-  if (c.kind === 'SplitBrain') local = 'SplitBrain';
+  if (s.flags.diskFailed) local = 'Failed';
+  else if (c.kind === 'SplitBrain') local = 'SplitBrain';
   else if (s.flags.inconsistent || (c.kind === 'Resyncing' && c.direction === 'from-peer'))
     local = 'Inconsistent';
-  else if (s.flags.outdated) local = 'Outdated';
+  else if (s.flags.outdated || (c.kind === 'RecoveryPending' && c.direction === 'from-peer'))
+    local = 'Outdated';
   else if (s.generations.current === JUST_CREATED) {
     // Blank on both sides: as good as the peer's, the first activation picks the initial sync's source.
     local =
       s.peerInfo?.generations.current === JUST_CREATED && isReplicating(c) ? 'UpToDate' : 'Inconsistent';
   } else local = s.freshnessKnown ? 'UpToDate' : 'Consistent';
   let peer: CopyState;
-  if (c.kind === 'Disconnected' || c.kind === 'Refused') peer = s.flags.peerOutdated ? 'Outdated' : 'Unknown';
+  if (c.kind !== 'Disconnected' && s.peerInfo?.flags.diskFailed === true) peer = 'Failed';
+  else if (c.kind === 'Disconnected' || c.kind === 'Refused')
+    peer = s.flags.peerOutdated ? 'Outdated' : 'Unknown';
   else if (c.kind === 'SplitBrain') peer = 'SplitBrain';
   else if (c.kind === 'Resyncing' && c.direction === 'to-peer') peer = 'Inconsistent';
+  else if (c.kind === 'RecoveryPending') peer = c.direction === 'to-peer' ? 'Outdated' : 'Unknown';
   else peer = local === 'UpToDate' ? 'UpToDate' : 'Unknown';
   return { ...s, local, peer };
 }
 
-interface Draft {
-  s: VolumeState;
-  actions: VolumeAction[];
-}
-
-function persist(d: Draft, patch: { generations?: Generations; flags?: Partial<CopyFlags> }): void {
-  const generations = patch.generations ?? d.s.generations;
-  const flags: CopyFlags = { ...d.s.flags, ...patch.flags };
-  d.s = { ...d.s, generations, flags };
-  d.actions.push({ type: 'persist', generations, flags });
-}
-
-function log(d: Draft, level: 'info' | 'warn' | 'error', message: string): void {
-  d.actions.push({ type: 'log', level, message });
-}
-
-/**
- * Starts writing alone if primary (new generation) and the link is not replicating. `peerOutdated` is
- * persisted with it, before any write is acknowledged alone, so that this copy still knows it is the newer
- * one after its own restart.
- */
-function maybeBreakAway(d: Draft, newId: string): void {
-  if (d.s.role !== 'primary' || isReplicating(d.s.connection)) return;
-  const before = d.s.generations;
-  const g = onBreak(before, newId);
-  if (g !== before || !d.s.flags.peerOutdated) {
-    persist(d, { generations: g, flags: { peerOutdated: true } });
-    d.s = { ...d.s, freshnessKnown: true };
-  }
-  if (g !== before) {
-    log(
-      d,
-      'info',
-      `volume ${d.s.name}: writing without the peer from generation ${g.current} (bitmap since ${g.bitmap ?? 'none'})`,
-    );
-  }
-}
-
-/** The copies were compared and this one holds everything the peer has (identical, or newer). */
-function becomeFresh(d: Draft): void {
-  d.s = { ...d.s, freshnessKnown: true };
-}
-
-/** The connect decision: compare generations and choose Connected / Resyncing / SplitBrain / Refused. */
-function decide(d: Draft, peer: PeerInfo, nowMs: number, newId: string): void {
-  const name = d.s.name;
-  d.s = { ...d.s, lastDecision: null };
-  const refuse = (code: MirrorCode, why: string): void => {
-    d.s = { ...d.s, connection: { kind: 'Refused', code, why }, resync: null };
-    log(d, 'error', refusal(code, name, why).message);
-    maybeBreakAway(d, newId);
-  };
-  if (peer.volumeId !== d.s.volumeId) return refuse('MD_VOLUME_MISMATCH', `peer volume id ${peer.volumeId}`);
-  if (peer.size < d.s.size) return refuse('MD_SIZE_MISMATCH', `peer size ${peer.size} < ${d.s.size} bytes`);
-  if (d.s.flags.broken || peer.flags.broken) {
-    return refuse('MD_BROKEN', d.s.flags.broken ? 'broken on this server' : 'broken on the peer');
-  }
-  if (d.s.role === 'primary' && peer.role === 'primary') {
-    // Both active: each wrote without the other (or is about to); never mirror between two primaries.
-    const cmp = compareCopies(d.s.generations, peer.generations);
-    d.s = { ...d.s, lastDecision: cmp };
-    return refuse('MD_TWO_PRIMARIES', 'both servers have the volume active');
-  }
-  const cmp = compareCopies(d.s.generations, peer.generations);
-  d.s = { ...d.s, lastDecision: cmp };
-  switch (cmp.kind) {
-    case 'identical': {
-      // Same data by generations; regions written by a primary that crashed before they were mirrored
-      // are dirty on its side (its activity) and go to the other copy.
-      const dirty = d.s.dirtyBytes > 0 || peer.dirtyBytes > 0;
-      const localLead =
-        d.s.role === 'primary' || (d.s.flags.wasPrimary && !peer.flags.wasPrimary && peer.role !== 'primary');
-      const peerLead =
-        peer.role === 'primary' || (peer.flags.wasPrimary && !d.s.flags.wasPrimary && d.s.role !== 'primary');
-      // Both sides compute this from the same two metas, so they agree on the direction (or on none).
-      const source: 'local' | 'peer' | null = !dirty ? null : localLead ? 'local' : peerLead ? 'peer' : null;
-      if (source === 'local') startResync(d, 'to-peer', false, nowMs, cmp.why);
-      else if (source === 'peer') startResync(d, 'from-peer', false, nowMs, cmp.why);
-      else {
-        d.s = { ...d.s, connection: { kind: 'Connected' }, resync: null };
-        becomeFresh(d);
-        if (d.s.flags.outdated || d.s.flags.inconsistent || d.s.flags.peerOutdated)
-          persist(d, { flags: { outdated: false, inconsistent: false, peerOutdated: false } });
-        log(d, 'info', `volume ${name}: connected, copies identical (${cmp.why})`);
-      }
-      return;
-    }
-    case 'local-newer':
-      return startResync(d, 'to-peer', cmp.full, nowMs, cmp.why);
-    case 'peer-newer':
-      // Known older now: even if the link drops before the copy starts, it is not activated unforced.
-      d.s = { ...d.s, freshnessKnown: false };
-      if (d.s.role === 'primary') {
-        // An active copy is never overwritten under the application.
-        return refuse('MD_PEER_NEWER', `${cmp.why}; the local copy is active`);
-      }
-      return startResync(d, 'from-peer', cmp.full, nowMs, cmp.why);
-    case 'split-brain':
-      d.s = { ...d.s, connection: { kind: 'SplitBrain', why: cmp.why }, resync: null, freshnessKnown: false };
-      log(d, 'error', refusal('MD_SPLIT_BRAIN', name, cmp.why).message);
-      maybeBreakAway(d, newId);
-      return;
-    case 'unrelated':
-      d.s = { ...d.s, freshnessKnown: false };
-      return refuse('MD_UNRELATED', cmp.why);
-  }
-}
-
-function startResync(d: Draft, direction: ResyncDirection, full: boolean, nowMs: number, why: string): void {
-  d.s = {
-    ...d.s,
-    connection: { kind: 'Resyncing', direction, full },
-    resync: { direction, full, doneBytes: 0, totalBytes: 0, startedAtMs: nowMs, updatedAtMs: nowMs },
-  };
-  if (direction === 'from-peer') {
-    // Marked before the first block lands, so a crash mid-resync leaves a copy nobody activates unforced.
-    d.s = { ...d.s, freshnessKnown: false };
-    if (!d.s.flags.inconsistent || d.s.flags.peerOutdated)
-      persist(d, { flags: { inconsistent: true, peerOutdated: false } });
-    log(
-      d,
-      'info',
-      `volume ${d.s.name}: mirror recovery from the peer (${full ? 'full' : 'dirty regions'}; ${why})`,
-    );
-  } else {
-    becomeFresh(d);
-    d.actions.push({ type: 'start-resync', full });
-    log(
-      d,
-      'info',
-      `volume ${d.s.name}: mirror recovery to the peer (${full ? 'full' : 'dirty regions'}; ${why})`,
-    );
-  }
-}
-
 function onPromote(d: Draft, force: boolean, newId: string, nowMs: number): void {
   const s = d.s;
+  // Hard refusals: force does not apply. A failed copy is refused even when still active (its writes fail).
+  if (s.flags.diskFailed) {
+    d.actions.push({ type: 'refuse', refusal: diskFailedRefusal(s) });
+    return;
+  }
   if (s.role === 'primary') return;
   const linkUp = s.connection.kind !== 'Disconnected';
   const refuse = (code: MirrorCode, detail?: string, remedy?: string): void => {
     d.actions.push({ type: 'refuse', refusal: refusal(code, s.name, detail, remedy) });
   };
-  // Hard refusals: force does not apply.
   if (linkUp && s.peerInfo?.role === 'primary') return refuse('MD_TWO_PRIMARIES');
   if (s.connection.kind === 'Resyncing' && s.connection.direction === 'from-peer')
     return refuse('MD_RESYNC_TARGET');
@@ -289,7 +186,16 @@ function onPromote(d: Draft, force: boolean, newId: string, nowMs: number): void
         `Connect ${s.peerServer} (start it and check the mirror connect path), or force the activation if ${s.peerServer}'s copy is lost for good (writes only it holds are then lost).`,
       );
     }
-    if (s.local !== 'UpToDate') return refuse('MD_NOT_UP_TO_DATE', `the copy is ${s.local}`);
+    if (s.local !== 'UpToDate') {
+      const c = s.connection;
+      const pending =
+        c.kind === 'RecoveryPending'
+          ? `; a mirror recovery from ${s.peerServer} is pending: run \`tandem md recover ${s.name}\``
+          : s.flags.broken && s.flags.outdated
+            ? `; the mirror was broken while ${s.peerServer} went on alone: run \`tandem md recover ${s.name}\``
+            : '';
+      return refuse('MD_NOT_UP_TO_DATE', `the copy on ${s.server} is ${s.local}${pending}`);
+    }
     if (s.lastDecision?.kind === 'peer-newer' && linkUp) return refuse('MD_PEER_NEWER', s.lastDecision.why);
   }
   // Forced: the operator chose this copy as the latest.
@@ -308,10 +214,78 @@ function onPromote(d: Draft, force: boolean, newId: string, nowMs: number): void
     `volume ${s.name}: activated${force ? ' (forced)' : ''}, copy was ${s.local}`,
   );
   d.actions.push({ type: 'send-meta' });
-  // A just-created pair: the first activation makes this copy the initial sync's source.
-  if (d.s.peerInfo !== null && d.s.connection.kind === 'Connected' && g !== s.generations) {
+  // A just-created pair: the first activation makes this copy the initial sync's source. A pending
+  // recovery is decided again with the new generations (still pending, now with this copy writing).
+  const c = d.s.connection.kind;
+  if (d.s.peerInfo !== null && (c === 'Connected' || c === 'RecoveryPending') && g !== s.generations) {
     decide(d, d.s.peerInfo, nowMs, newId);
   }
+}
+
+/**
+ * The operator breaks the mirror (`tandem md break`). On the primary, a peer that was mirrored (or was
+ * waiting for a recovery from here) is told first that its copy is outdated, and the link drops only once
+ * it has persisted that (or did not answer in time: this copy's own `peerOutdated` still protects it): a
+ * secondary that merely LOSES its primary stays UpToDate so that the cluster can fail over to it, but
+ * after a deliberate break the primary goes on writing alone and the secondary must not be activated
+ * unforced. On a secondary, the copy outdates itself.
+ */
+function onBreakRequest(d: Draft, newId: string): void {
+  const c = d.s.connection;
+  const linkUp = c.kind !== 'Disconnected';
+  const peerBehind = isReplicating(c) || (c.kind === 'RecoveryPending' && c.direction === 'to-peer');
+  const tell = linkUp && d.s.role === 'primary' && d.s.peerInfo !== null && peerBehind;
+  d.s = {
+    ...d.s,
+    connection: { kind: 'Disconnected' },
+    peerInfo: null,
+    resync: null,
+    recoverRequested: null,
+  };
+  persist(d, { flags: { broken: true, ...(d.s.role === 'primary' ? {} : { outdated: true }) } });
+  maybeBreakAway(d, newId);
+  if (tell) d.actions.push({ type: 'send-outdate' });
+  if (linkUp) d.actions.push({ type: 'disconnect', why: 'mirror break requested by the operator' });
+  log(d, 'warn', `volume ${d.s.name}: mirror break requested by the operator`);
+}
+
+/** The primary broke the mirror: persist `outdated` (and `broken`), then acknowledge. */
+function onPeerOutdate(d: Draft): void {
+  if (d.s.role === 'primary') {
+    // Two primaries disagree: never outdate the active copy (no ack: the peer's own flag protects it).
+    log(d, 'warn', `volume ${d.s.name}: ${d.s.peerServer} says this copy is outdated, but it is active here`);
+    return;
+  }
+  persist(d, { flags: { outdated: true, broken: true, peerOutdated: false } });
+  d.s = { ...d.s, freshnessKnown: false, resync: null, recoverRequested: null };
+  if (d.s.connection.kind !== 'Disconnected')
+    d.s = { ...d.s, connection: { kind: 'Refused', code: 'MD_BROKEN', why: 'broken on the peer' } };
+  d.actions.push({ type: 'send-outdate-ack' });
+  log(
+    d,
+    'warn',
+    `volume ${d.s.name}: ${d.s.peerServer} broke the mirror and goes on alone: the copy on ${d.s.server} is outdated until \`tandem md recover ${d.s.name}\``,
+  );
+}
+
+/**
+ * The data partition failed an I/O. The copy is `Failed` from now on (persisted, best effort), never
+ * activated or used as a source; with the link up, the peer is told through the meta (a primary then goes
+ * on alone, a secondary stops taking the failed primary's writes) and the link stays up but refused.
+ */
+function onLocalIoError(d: Draft, op: 'read' | 'write' | 'flush', error: string): void {
+  const what = `${op} on the data partition ${d.s.dataPath} of ${d.s.server} failed: ${error}`;
+  if (d.s.flags.diskFailed) {
+    if (d.s.diskError === null) d.s = { ...d.s, diskError: what };
+    return;
+  }
+  d.s = { ...d.s, diskError: what, freshnessKnown: false, recoverRequested: null };
+  const linkUp = d.s.connection.kind !== 'Disconnected';
+  if (linkUp)
+    d.s = { ...d.s, connection: { kind: 'Refused', code: 'MD_DISK_FAILED', why: what }, resync: null };
+  persist(d, { flags: { diskFailed: true } });
+  log(d, 'error', diskFailedRefusal(d.s).message);
+  if (linkUp) d.actions.push({ type: 'send-meta' });
 }
 
 /** One step of the state machine. Pure: the same state and event always give the same result. */
@@ -320,15 +294,17 @@ export function step(state: VolumeState, event: VolumeEvent): StepResult {
   switch (event.type) {
     case 'peer-connected': {
       d.s = { ...d.s, peerInfo: event.peer };
-      if (d.s.pendingRecover !== null) {
-        const source = d.s.pendingRecover;
-        d.s = { ...d.s, pendingRecover: null };
-        if (source === 'peer') onRecoverAsVictim(d, event.peer, event.nowMs, event.newId);
-        else {
-          d.actions.push({ type: 'send-recover' });
-          decide(d, event.peer, event.nowMs, event.newId);
-        }
-      } else decide(d, event.peer, event.nowMs, event.newId);
+      const pending = d.s.pendingRecover;
+      d.s = { ...d.s, pendingRecover: null };
+      if (pending === 'peer') onRecoverAsVictim(d, event.peer, event.nowMs, event.newId);
+      else if (pending === 'local') {
+        d.s = { ...d.s, recoverRequested: 'to-peer' };
+        d.actions.push({ type: 'send-recover' });
+        decide(d, event.peer, event.nowMs, event.newId);
+      } else {
+        decide(d, event.peer, event.nowMs, event.newId);
+        if (pending === 'auto') onRecover(d, 'auto', event.nowMs, event.newId);
+      }
       break;
     }
     case 'peer-meta': {
@@ -344,17 +320,32 @@ export function step(state: VolumeState, event: VolumeEvent): StepResult {
         break;
       }
       // Re-decide when the link is up but not mirroring (a recover on the peer changed its generations),
-      // or when in sync and the peer's generations moved on (its first activation).
-      const c = d.s.connection.kind;
+      // when in sync and the peer's generations moved on (its first activation), or when the peer's disk
+      // just failed.
+      const c = d.s.connection;
       const stillIdentical = compareCopies(d.s.generations, event.peer.generations).kind === 'identical';
-      if (c === 'SplitBrain' || c === 'Refused' || (c === 'Connected' && !stillIdentical)) {
+      const peerFailedNow =
+        event.peer.flags.diskFailed === true && !(c.kind === 'Refused' && c.code === 'MD_PEER_DISK_FAILED');
+      if (
+        peerFailedNow ||
+        c.kind === 'SplitBrain' ||
+        c.kind === 'Refused' ||
+        c.kind === 'RecoveryPending' ||
+        (c.kind === 'Connected' && !stillIdentical)
+      ) {
         decide(d, event.peer, event.nowMs, event.newId);
       }
       break;
     }
     case 'peer-lost': {
       const wasTarget = d.s.connection.kind === 'Resyncing' && d.s.connection.direction === 'from-peer';
-      d.s = { ...d.s, connection: { kind: 'Disconnected' }, peerInfo: null, resync: null };
+      d.s = {
+        ...d.s,
+        connection: { kind: 'Disconnected' },
+        peerInfo: null,
+        resync: null,
+        recoverRequested: null,
+      };
       if (wasTarget)
         log(
           d,
@@ -399,7 +390,13 @@ export function step(state: VolumeState, event: VolumeEvent): StepResult {
         });
         d.actions.push({ type: 'send-meta' });
       }
-      d.s = { ...d.s, connection: { kind: 'Connected' }, resync: null, lastDecision: null };
+      d.s = {
+        ...d.s,
+        connection: { kind: 'Connected' },
+        resync: null,
+        lastDecision: null,
+        recoverRequested: null,
+      };
       becomeFresh(d);
       log(d, 'info', `volume ${d.s.name}: mirror recovery done, copies identical`);
       break;
@@ -414,66 +411,23 @@ export function step(state: VolumeState, event: VolumeEvent): StepResult {
       persist(d, { flags: { wasPrimary: false } });
       d.actions.push({ type: 'send-meta' });
       break;
-    case 'break': {
-      const linkUp = d.s.connection.kind !== 'Disconnected';
-      d.s = { ...d.s, connection: { kind: 'Disconnected' }, peerInfo: null, resync: null };
-      persist(d, { flags: { broken: true, ...(d.s.role === 'primary' ? {} : { outdated: true }) } });
-      if (linkUp) d.actions.push({ type: 'disconnect', why: 'mirror break requested by the operator' });
-      maybeBreakAway(d, event.newId);
-      log(d, 'warn', `volume ${d.s.name}: mirror break requested by the operator`);
+    case 'break':
+      onBreakRequest(d, event.newId);
       break;
-    }
-    case 'recover': {
-      if (d.s.flags.broken) {
-        persist(d, { flags: { broken: false } });
-        if (d.s.connection.kind !== 'Disconnected') d.actions.push({ type: 'send-meta' });
-      }
-      const peer = d.s.peerInfo;
-      if (event.source === 'peer' && d.s.role === 'primary') {
-        d.actions.push({ type: 'refuse', refusal: refusal('MD_RECOVER_ACTIVE_VICTIM', d.s.name) });
-        // The broken flag is gone all the same: mirror again if the copies allow it.
-        if (peer !== null && d.s.connection.kind === 'Refused') decide(d, peer, event.nowMs, event.newId);
-        break;
-      }
-      if (peer === null || d.s.connection.kind === 'Disconnected') {
-        d.s = { ...d.s, pendingRecover: event.source };
-        log(
-          d,
-          'info',
-          `volume ${d.s.name}: recover with the ${event.source} copy as source, applied when the peer connects`,
-        );
-        break;
-      }
-      if (event.source === 'peer') onRecoverAsVictim(d, peer, event.nowMs, event.newId);
-      else {
-        d.actions.push({ type: 'send-recover' });
-        if (d.s.connection.kind === 'Refused' && d.s.connection.code === 'MD_BROKEN')
-          decide(d, peer, event.nowMs, event.newId);
-      }
+    case 'recover':
+      onRecover(d, event.source, event.nowMs, event.newId);
       break;
-    }
+    case 'peer-recover-start':
+      onPeerRecoverStart(d, event.nowMs, event.newId);
+      break;
+    case 'peer-outdate':
+      onPeerOutdate(d);
+      break;
+    case 'local-io-error':
+      onLocalIoError(d, event.op, event.error);
+      break;
   }
   return { state: withCopyStates(d.s), actions: d.actions };
-}
-
-/** The operator chose the peer's copy: take the victim's generations and be resynced from the peer. */
-function onRecoverAsVictim(d: Draft, peer: PeerInfo, nowMs: number, newId: string): void {
-  if (d.s.role === 'primary') {
-    d.actions.push({ type: 'refuse', refusal: refusal('MD_RECOVER_ACTIVE_VICTIM', d.s.name) });
-    if (d.s.connection.kind === 'Disconnected' || d.s.lastDecision === null) decide(d, peer, nowMs, newId);
-    return;
-  }
-  if (d.s.connection.kind === 'Resyncing') return;
-  const r = onResolve(d.s.generations, peer.generations);
-  persist(d, { generations: r.victim, flags: { outdated: true, broken: false, peerOutdated: false } });
-  d.s = { ...d.s, freshnessKnown: false };
-  log(
-    d,
-    'warn',
-    `volume ${d.s.name}: recover: the local copy will be overwritten from the peer (${r.full ? 'full' : 'dirty regions of both copies'})`,
-  );
-  d.actions.push({ type: 'send-meta' });
-  decide(d, peer, nowMs, newId);
 }
 
 /** Resync progress for status: bytes, rate (bytes/s since the start) and ETA in seconds (null if unknown). */

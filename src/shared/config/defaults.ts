@@ -67,6 +67,7 @@ export const DEFAULTS = {
   mdcPort: 29051,
   mdMode: 'sync',
   mdRegionSize: '64K',
+  mdHotExtent: '4M',
   mdInitialSync: 'full',
   mdAutoRecovery: true,
   /** Async mode: writes queued for the peer (requests). */

@@ -100,6 +100,7 @@ describe('the mirror disk example (docs/configuration.md)', () => {
       size: 10 * 2 ** 30,
       regionSize: 65_536,
       hotRegions: 1024,
+      hotExtent: 4 * 1024 * 1024,
       initialSync: 'full',
       autoRecovery: true,
       queueSize: 2048,
@@ -193,6 +194,20 @@ describe('md values', () => {
       ['131072', 131_072],
     ] as const)
       assert.equal(md1(editMd(['regionSize: 64K', `regionSize: ${written}`])).params['regionSize'], bytes);
+  });
+
+  it('hotExtent: 4M by default (regionSize when larger), a power of two of at least regionSize', () => {
+    assert.equal(md1(MD_YAML).params['hotExtent'], 4 * 2 ** 20);
+    assert.equal(md1(editMd(['regionSize: 64K', 'regionSize: 64M'])).params['hotExtent'], 2 ** 26);
+    const set = editMd(['regionSize: 64K', 'regionSize: 64K\n        hotExtent: 16M']);
+    assert.equal(md1(set).params['hotExtent'], 16 * 2 ** 20);
+    const small = errorsOf(parse(editMd(['regionSize: 64K', 'regionSize: 64K\n        hotExtent: 32K'])));
+    assert.equal(small.length, 1);
+    assert.match(small[0]!.message, /hotExtent 32K is smaller than regionSize 64K/);
+    assert.match(small[0]!.remedy ?? '', /set hotExtent to 64K or more/);
+    const odd = errorsOf(parse(editMd(['regionSize: 64K', 'regionSize: 64K\n        hotExtent: 3M'])));
+    assert.equal(odd.length, 1);
+    assert.match(odd[0]!.message, /not a power of two/);
   });
 
   it('without size, the data partition decides (null)', () => {

@@ -74,6 +74,15 @@ const regionSizeKey = sizeSchema(
       : null,
 );
 
+const HOT_EXTENT_MAX = 1024 * 1024 * 1024;
+const hotExtentKey = sizeSchema(
+  'write a power of two from 4K to 1G that is at least regionSize, e.g. 4M (the default)',
+  (bytes, written) =>
+    (bytes & (bytes - 1)) !== 0 || bytes < REGION_MIN || bytes > HOT_EXTENT_MAX
+      ? `${written} is not a power of two from 4K to 1G`
+      : null,
+);
+
 /** The raw keys, as the schema passes them. */
 interface MdRaw {
   dataPath?: string | undefined;
@@ -327,24 +336,35 @@ export const mdResourceType = defineResourceType({
     regionSize: regionSizeKey
       .default(DEFAULTS.mdRegionSize)
       .describe('Dirty bitmap granularity. Default 64K.'),
-    /** Regions kept marked after their writes are acknowledged (the activity log). @default 1024 */
+    /** Extents (of hotExtent bytes) kept marked after their writes are acknowledged (the activity log). @default 1024 */
     hotRegions: z
       .number()
       .int()
       .min(0)
       .max(1_048_576)
       .default(1024)
-      .describe('Recently written regions kept marked on disk (activity log); 0 = none. Default 1024.'),
+      .describe('Recently written extents kept marked on disk (activity log); 0 = none. Default 1024.'),
+    /** Bytes one activity-log entry covers: a power of two, at least regionSize. @default 4M (or regionSize if larger) */
+    hotExtent: hotExtentKey
+      .optional()
+      .describe(
+        'Activity log extent: a power of two from 4K to 1G, at least regionSize. Default 4M, or regionSize when that is larger.',
+      ),
     /** full | skip: how two fresh copies are first synced. @default full */
     initialSync: z
       .enum(['full', 'skip'])
       .default(DEFAULTS.mdInitialSync)
       .describe('First sync of two fresh copies: full copy, or skip (they are known equal). Default full.'),
-    /** Resync automatically when the peer returns. @default true */
+    /**
+     * Resync automatically when the peers connect and one copy is behind; false waits for
+     * `tandem md recover NAME` (the initial full sync of a fresh pair still runs). @default true
+     */
     autoRecovery: z
       .boolean()
       .default(DEFAULTS.mdAutoRecovery)
-      .describe('Resync automatically when the peer returns. Default true.'),
+      .describe(
+        'Resync automatically when the peers connect and one copy is behind; false waits for `tandem md recover NAME` (the initial full sync still runs). Default true.',
+      ),
     /** Async mode: writes queued for the peer (requests). @default 2048 */
     queueSize: countSchema(1, 1_000_000)
       .optional()
@@ -378,6 +398,7 @@ export const mdResourceType = defineResourceType({
       size: raw.size === undefined ? null : sizeBytes(raw.size),
       regionSize: sizeBytes(raw.regionSize),
       hotRegions: raw.hotRegions,
+      hotExtent: Math.max(sizeBytes(raw.hotExtent ?? DEFAULTS.mdHotExtent), sizeBytes(raw.regionSize)),
       initialSync: raw.initialSync,
       autoRecovery: raw.autoRecovery,
       queueSize: raw.queueSize ?? DEFAULTS.mdQueueSize,
@@ -399,6 +420,13 @@ export const mdResourceType = defineResourceType({
   },
   check(raw, overrides, report, ctx): void {
     checkMd(raw, overrides, report, ctx);
+    if (raw.hotExtent !== undefined && sizeBytes(raw.hotExtent) < sizeBytes(raw.regionSize)) {
+      report(
+        ['hotExtent'],
+        `hotExtent ${raw.hotExtent} is smaller than regionSize ${raw.regionSize}: an activity-log extent holds whole regions`,
+        `set hotExtent to ${raw.regionSize} or more (default 4M), or remove it`,
+      );
+    }
     if (raw.queueSize !== undefined && raw.mode === 'sync') {
       ctx.warn(
         ['queueSize'],

@@ -245,6 +245,8 @@ export interface MdParams {
    * rewriting them saves no metadata; after a crash they are copied again. 0 = save before every new write.
    */
   hotRegions: number;
+  /** Bytes one activity-log entry (hot extent) covers: a power of two, at least regionSize. */
+  hotExtent: number;
   /** How the first connection of two fresh copies syncs them: copy everything, or trust they are equal. */
   initialSync: 'full' | 'skip';
   /** Resync automatically when the peer returns (false: wait for `tandem md recover`). */
