@@ -3,17 +3,15 @@
  * to the peer, and the state machine of src/mirror/core/volume-state.ts. Events go through one serialized
  * queue (`#dispatch`): the reducer decides, then the actions are carried out in order (persist before send).
  *
- * Writes (primary only, through the BlockBackend `promote` returns): the regions a write touches are marked
- * in the dirty bitmap, and each is on disk as dirty BEFORE the write starts, so a crash of the primary
- * leaves every region that may differ on record. The persisted bitmap is the in-memory one plus the hot
- * regions (hot-regions.ts, an activity log): a region written recently stays marked on disk, so writing it
- * again costs no metadata save; a region not hot is saved before its write starts. The local write and
- * the message to the peer then go out together; sync mode resolves when both are done (FUA: durable on
- * both), async mode after the local write, with at most `queueSize` writes awaiting the peer's ack (beyond
- * that the region just stays dirty for the next resync). An in-memory bit is cleared once every write to
- * its region is both on the local copy and acknowledged by the peer; the disk follows lazily (the next
- * save, once the region has left the hot set; a clean close saves the exact bitmap). When the peer is
- * lost, unacknowledged writes complete locally and their regions stay dirty.
+ * Writes (primary only, through the BlockBackend `promote` returns; the pieces, acks and FLUSH are
+ * write-path.ts): the regions a write touches are marked in the dirty bitmap, and each is on disk as dirty
+ * BEFORE the write starts (`#markDirty`), so a crash of the primary leaves every region that may differ on
+ * record. The persisted bitmap is the in-memory one plus the hot extents (hot-regions.ts, an activity log
+ * in extents of `hotExtent`): an extent written recently stays marked on disk, so writing it again costs no
+ * metadata save; an extent not hot is saved before its write starts. An in-memory bit is cleared once every
+ * write to its region is both on the local copy and acknowledged by the peer (`#regionsDone`); the disk
+ * follows lazily (the next save, once the extent has left the hot set; a clean close saves the exact
+ * bitmap). When the peer is lost, unacknowledged writes complete locally and their regions stay dirty.
  *
  * Going alone: when the peer is lost, writes waiting for its ack complete only after the state machine
  * has persisted the new generation and `peerOutdated` (volume-state.ts), and so do writes started while
@@ -36,8 +34,7 @@
 import { open as openFile, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { BackendError, bytesLength, type BlockBackend, type Bytes, type WriteStream } from '../nbd/types.ts';
-import { writeAllAt } from '../nbd/write-all.ts';
+import { BackendError, type BlockBackend, type Bytes, type WriteStream } from '../nbd/types.ts';
 import { DEFAULT_REGION_SIZE, DirtyBitmap } from './core/bitmap.ts';
 import { initialGenerations, JUST_CREATED, type Generations } from './core/generations.ts';
 import {
@@ -54,48 +51,19 @@ import {
   type VolumeState,
 } from './core/volume-state.ts';
 import { MetadataStore, type MirrorMeta } from './metadata.ts';
-import {
-  decodeData,
-  decodeSeq,
-  encodeSeq,
-  mdcKey,
-  MsgType,
-  type DataMsg,
-  type MdcConnection,
-} from './mdc.ts';
+import { decodeData, decodeSeq, mdcKey, MsgType, type DataMsg, type MdcConnection } from './mdc.ts';
 import { MirrorLink } from './link.ts';
 import { copyRegions, RegionActivity } from './resync.ts';
 import { Replica } from './replica.ts';
 import { ActiveVolume, type VolumeIo } from './active-volume.ts';
 import { DEFAULT_HOT_EXTENT, HotRegions } from './hot-regions.ts';
+import { WritePath } from './write-path.ts';
 import { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
 
 export { MirrorRefusedError, type MirrorStatus, type MirrorVolumeOptions } from './volume-types.ts';
 
 /** Longest wait for the peer's OUTDATE_ACK during an operator break. */
 const OUTDATE_ACK_MS = 5_000;
-
-/** Bytes of a streamed write sent to the local copy and the peer together (one WRITE message each). */
-export const WRITE_PIECE_BYTES = 256 * 1024;
-
-/** Where a write goes (#route): the connection, or null (alone: `alone`, or the async queue is full). */
-interface Route {
-  readonly conn: MdcConnection | null;
-  readonly alone: boolean;
-}
-
-/** One piece of a write under way: its local write and the peer's ack (null: not sent to the peer). */
-interface Piece {
-  readonly local: Promise<void>;
-  readonly peer: Promise<boolean> | null;
-}
-
-interface PendingAck {
-  /** true: the peer acknowledged; false: the peer was lost first (the write completes locally). */
-  resolve: (acked: boolean) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
 
 export class MirrorVolume implements VolumeIo {
   readonly name: string;
@@ -110,11 +78,8 @@ export class MirrorVolume implements VolumeIo {
   #peerBitmap: DirtyBitmap | null = null;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
-  #seq = 1;
-  #acks = new Map<number, PendingAck>();
-  /** Writes sent to the peer and not acknowledged yet (the async queue's depth). */
-  #peerWrites = 0;
-  #flushes = new Map<number, () => void>();
+  /** The write path of the active copy (write-path.ts). */
+  readonly #writes: WritePath;
   readonly #activity = new RegionActivity();
   /** The hot set (hot-regions.ts), by extent: extent e covers regions e*k .. e*k+k-1, k = #extentRegions. */
   readonly #hot: HotRegions;
@@ -141,6 +106,18 @@ export class MirrorVolume implements VolumeIo {
     this.#key = mdcKey(o.secret, o.clusterName);
     this.#hot = new HotRegions(o.hotRegions);
     this.#extentRegions = Math.max(1, Math.ceil((o.hotExtent ?? DEFAULT_HOT_EXTENT) / m.bitmap.regionSize));
+    this.#writes = new WritePath(
+      { name: o.name, mode: o.mode, queueSize: o.queueSize, ackTimeoutMs: o.ackTimeoutMs, log: o.log },
+      {
+        data,
+        checkWritable: (offset, length) => this.#checkWritable(offset, length),
+        markDirty: (offset, length) => this.#markDirty(offset, length),
+        regionsDone: (r, peerHas) => this.#regionsDone(r, peerHas),
+        link: () => ({ conn: this.#conn, replicating: isReplicating(this.#state.connection) }),
+        settled: () => this.#queue,
+        ioFailed: (op, err) => this.#ioFailed(op, err),
+      },
+    );
     this.#replica = new Replica({
       volume: o.name,
       data,
@@ -236,7 +213,7 @@ export class MirrorVolume implements VolumeIo {
       connection: s.connection,
       dirtyBytes: this.#bitmap.dirtyBytes(),
       resync: resyncStatus(s, this.#o.now()),
-      asyncQueueDepth: this.#o.mode === 'async' ? this.#peerWrites : 0,
+      asyncQueueDepth: this.#o.mode === 'async' ? this.#writes.peerWrites : 0,
       generations: s.generations,
       resyncBytesSent: this.#resyncBytes,
       lastDecision: s.lastDecision === null ? null : `${s.lastDecision.kind}: ${s.lastDecision.why}`,
@@ -492,15 +469,7 @@ export class MirrorVolume implements VolumeIo {
 
   /** Writes and flushes waiting for the peer complete locally (their regions stay dirty). */
   #releasePeerWaits(): void {
-    const acks = [...this.#acks.values()];
-    const flushes = [...this.#flushes.values()];
-    this.#acks.clear();
-    this.#flushes.clear();
-    for (const a of acks) {
-      clearTimeout(a.timer);
-      a.resolve(false);
-    }
-    for (const f of flushes) f();
+    this.#writes.takeWaiting()(null);
   }
 
   /**
@@ -536,22 +505,11 @@ export class MirrorVolume implements VolumeIo {
     this.#resyncing = false;
     this.#outdateWait?.(false);
     // Taken now: a new connection's writes must not be completed by this loss.
-    const acks = [...this.#acks.values()];
-    const flushes = [...this.#flushes.values()];
-    this.#acks.clear();
-    this.#flushes.clear();
-    for (const a of acks) clearTimeout(a.timer);
+    const release = this.#writes.takeWaiting();
     this.#o.log.info({ volume: this.name, peer: conn.peer.server }, 'mirror connection closed');
     // Writes waiting for the peer complete locally (their regions stay dirty, already persisted), but only
     // once peer-lost has persisted that this copy goes on alone: none is acknowledged before that.
     // If that cannot be persisted (cluster partition failing), they fail rather than be acknowledged.
-    const release = (err: Error | null): void => {
-      for (const a of acks) {
-        if (err === null) a.resolve(false);
-        else a.reject(err);
-      }
-      for (const f of flushes) f();
-    };
     if (this.#closed) {
       // The volume is closing, not going on alone: no new generation, no peerOutdated (the peer may well
       // take over now). Writes the peer did not acknowledge are not acknowledged either.
@@ -599,23 +557,14 @@ export class MirrorVolume implements VolumeIo {
           this.#replica.apply(conn, type, data ?? decodeData(p));
           break;
         }
-        case MsgType.ack: {
-          const { seq } = decodeSeq(p);
-          const a = this.#acks.get(seq);
-          if (a !== undefined) {
-            this.#acks.delete(seq);
-            clearTimeout(a.timer);
-            a.resolve(true);
-          }
+        case MsgType.ack:
+          this.#writes.acked(decodeSeq(p).seq);
           break;
-        }
         case MsgType.flush:
           this.#replica.afterDurable(conn, () => conn.send(MsgType.flushAck, p));
           break;
         case MsgType.flushAck: {
-          const f = this.#flushes.get(decodeSeq(p).seq);
-          this.#flushes.delete(decodeSeq(p).seq);
-          f?.();
+          this.#writes.flushed(decodeSeq(p).seq);
           break;
         }
         case MsgType.resyncDone: {
@@ -717,189 +666,30 @@ export class MirrorVolume implements VolumeIo {
     }
   }
 
-  async #writeLocal(offset: number, data: Bytes, fua: boolean): Promise<void> {
-    try {
-      await writeAllAt(this.#data, offset, data);
-      if (fua) await this.#data.datasync();
-    } catch (err) {
-      void this.#ioFailed('write', err);
-      throw new BackendError('EIO', `local write to volume ${this.name} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+  // ---- the write path (primary): write-path.ts ----
+
+  /** Called by ActiveVolume. */
+  write(offset: number, data: Bytes, fua: boolean): Promise<void> {
+    return this.#writes.write(offset, data, fua);
   }
 
-  /** Called by ActiveVolume: a whole write (one piece per 256 KiB of a large buffer). */
-  async write(offset: number, data: Bytes, fua: boolean): Promise<void> {
-    const s = this.writeStream(offset, bytesLength(data), fua);
-    if (Buffer.isBuffer(data)) s.data(data);
-    else for (const c of data) s.data(c);
-    return s.end();
-  }
-
-  /**
-   * A write whose data arrive in pieces (the NBD server streams large requests): the regions are marked
-   * at once, and every WRITE_PIECE_BYTES received go to the local copy and to the peer (one WRITE message
-   * each, FUA on each when the write has it) while the rest is still arriving, so the write's end follows
-   * its last byte closely instead of a whole 1 MiB local write plus a round trip. The pieces reach the peer
-   * in order on the one connection, so overlapping writes still end there as they were sent. `end`
-   * resolves as `write` does: sync mode when every piece is local and acknowledged, async mode when local.
-   * Throws at once (BackendError) when the volume is not active here, the range is wrong or the disk failed.
-   */
+  /** Called by ActiveVolume: a write whose data arrive in pieces (write-path.ts). */
   writeStream(offset: number, length: number, fua: boolean): WriteStream {
+    return this.#writes.writeStream(offset, length, fua);
+  }
+
+  flush(): Promise<void> {
+    return this.#writes.flush();
+  }
+
+  /** Throws when a write may not run: not active here, out of range, or the disk failed. */
+  #checkWritable(offset: number, length: number): void {
     if (this.#state.role !== 'primary')
       throw new BackendError('EPERM', `volume ${this.name} is not active on this server`);
     if (offset < 0 || offset + length > this.size)
       throw new BackendError('EINVAL', `write beyond the end of volume ${this.name}`);
     // A failed disk takes no more writes (the simplest safe rule; mdw reports it, the group fails over).
     if (this.#state.flags.diskFailed) throw new BackendError('EIO', diskFailedRefusal(this.#state).message);
-    const ready = this.#markDirty(offset, length);
-    // Decided once the regions are marked: where this write's pieces go.
-    const route = ready.then(() => this.#route());
-    route.catch(() => undefined);
-    const pieces: Promise<Piece>[] = [];
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let at = offset;
-    let over = false;
-    const put = (): void => {
-      if (pendingBytes === 0) return;
-      const bufs = pending.length === 1 ? pending[0]! : pending;
-      const pos = at;
-      at += pendingBytes;
-      pending = [];
-      pendingBytes = 0;
-      // `then` callbacks run in registration order: the pieces go out in order.
-      const piece = route.then((r) => this.#writePiece(r, pos, bufs, fua));
-      piece.catch(() => undefined); // the regions could not be marked: #endWrite reports that
-      pieces.push(piece);
-    };
-    return {
-      data: (chunk) => {
-        if (over) return;
-        // A large buffer (a 32 MiB trim as zeros, say) goes out in pieces too: a WRITE message stays small.
-        for (let o = 0; o < chunk.length;) {
-          const n = Math.min(chunk.length - o, WRITE_PIECE_BYTES - pendingBytes);
-          pending.push(n === chunk.length ? chunk : chunk.subarray(o, o + n));
-          pendingBytes += n;
-          o += n;
-          if (pendingBytes >= WRITE_PIECE_BYTES) put();
-        }
-      },
-      end: () => {
-        if (over) return Promise.reject(new BackendError('EIO', `write to volume ${this.name} ended twice`));
-        over = true;
-        put();
-        return this.#endWrite(ready, route, pieces, fua, at - offset === length);
-      },
-      abort: () => {
-        if (over) return;
-        over = true;
-        // What was sent stays sent; the regions stay dirty (never acknowledged as on both copies).
-        void this.#endWrite(ready, route, pieces, fua, false).catch(() => undefined);
-      },
-    };
-  }
-
-  /** Where a write goes: the connection to replicate on (null: alone, or the async queue is full). */
-  #route(): Route {
-    const conn = this.#conn;
-    const replicate = conn !== null && isReplicating(this.#state.connection);
-    const asyncFull = this.#o.mode === 'async' && this.#peerWrites >= this.#o.queueSize;
-    return { conn: replicate && !asyncFull ? conn : null, alone: !replicate };
-  }
-
-  /** One piece: to the local copy and, when replicating on a live connection, to the peer. */
-  #writePiece(r: Route, pos: number, data: Bytes, fua: boolean): Piece {
-    // Not durable yet (FUA): the whole write syncs once its pieces are all written (#endWrite).
-    const local = this.#writeLocal(pos, data, false);
-    local.catch(() => undefined);
-    const conn = r.conn;
-    // The connection may have dropped since the route was taken: the piece is then the loss's business
-    // (its regions stay dirty), settled once the loss is persisted like any write waiting for the peer.
-    if (conn === null) return { local, peer: null };
-    if (conn.closed || this.#conn !== conn) return { local, peer: this.#queue.then(() => false) };
-    const seq = this.#seq++;
-    const peer = new Promise<boolean>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#o.log.warn(
-          { volume: this.name, seq },
-          `no ack from the peer within ${this.#o.ackTimeoutMs} ms; dropping the mirror connection`,
-        );
-        conn.close();
-      }, this.#o.ackTimeoutMs);
-      this.#acks.set(seq, { resolve, reject, timer });
-    });
-    peer.catch(() => undefined);
-    // No copy: the NBD request's buffers are neither reused nor modified once handed to the backend.
-    conn.sendData(MsgType.write, { seq, offset: pos, fua, data });
-    return { local, peer };
-  }
-
-  async #endWrite(
-    ready: Promise<{ first: number; last: number } | null>,
-    route: Promise<Route>,
-    parts: readonly Promise<Piece>[],
-    fua: boolean,
-    whole: boolean,
-  ): Promise<void> {
-    const regions = await ready; // EIO when the bitmap could not be saved (no piece was written then)
-    if (regions === null) return;
-    const r = await route;
-    const pieces = await Promise.all(parts);
-    let localErr: Error | null = null;
-    for (const res of await Promise.allSettled(pieces.map((p) => p.local)))
-      if (res.status === 'rejected') localErr ??= res.reason as Error; // #writeLocal's BackendError
-    if (localErr === null && fua && whole) {
-      try {
-        await this.#data.datasync();
-      } catch (err) {
-        localErr = this.#ioFailed('flush', err);
-      }
-    }
-    if (r.conn === null) {
-      this.#regionsDone(regions, false);
-      if (localErr !== null) throw localErr;
-      if (!whole) throw new BackendError('EIO', `write to volume ${this.name} was cut off`);
-      // Alone: not acknowledged before peer-lost has persisted that the peer is outdated (it is queued
-      // already when the connection is gone; the queue also holds any break-away in progress). Not
-      // skipped when the state already says peerOutdated: the state changes before its save is done.
-      if (r.alone) await this.#queue;
-      return;
-    }
-    this.#peerWrites++;
-    // The regions may be clean again only once the write is on BOTH copies: a bit cleared on the peer's
-    // ack alone, while the local write is still running, could reach the disk before the data does.
-    const acked = Promise.allSettled(pieces.map((p) => p.peer ?? Promise.resolve(false))).then((res) => {
-      this.#peerWrites--;
-      const all = res.every((x) => x.status === 'fulfilled' && x.value);
-      this.#regionsDone(regions, localErr === null && whole && all);
-      const failed = res.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-      return failed === undefined ? null : (failed.reason as Error); // #onDown's BackendError
-    });
-    if (this.#o.mode === 'async') {
-      if (localErr !== null) throw localErr;
-      if (!whole) throw new BackendError('EIO', `write to volume ${this.name} was cut off`);
-      return;
-    }
-    const rejected = await acked;
-    if (localErr !== null) throw localErr;
-    if (!whole) throw new BackendError('EIO', `write to volume ${this.name} was cut off`);
-    if (rejected !== null) throw rejected;
-  }
-
-  async flush(): Promise<void> {
-    await this.#data.datasync().catch((err: unknown) => {
-      throw this.#ioFailed('flush', err);
-    });
-    const conn = this.#conn;
-    if (conn !== null && isReplicating(this.#state.connection) && this.#o.mode === 'sync') {
-      const seq = this.#seq++;
-      await new Promise<void>((resolve) => {
-        this.#flushes.set(seq, resolve);
-        conn.send(MsgType.flush, encodeSeq(seq));
-      });
-    }
   }
 
   async read(offset: number, length: number): Promise<Buffer> {

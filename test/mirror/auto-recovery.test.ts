@@ -6,23 +6,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MirrorVolume, MirrorRefusedError } from '../../src/mirror/volume.ts';
 import {
+  block,
   connected,
   makeSides,
   openPair,
   optionsFor,
+  REGION,
   sha,
+  type Side,
+  splitBrain,
   tempDir,
   until,
   VOLUME_SIZE,
-  type Side,
 } from './harness.ts';
 
-const REGION = 64 * 1024;
 const OFF = { autoRecovery: false } as const;
-
-function block(seed: number, len = 4096): Buffer {
-  return Buffer.alloc(len, seed & 0xff);
-}
 
 const pending = (v: MirrorVolume): boolean => v.status().connection.kind === 'RecoveryPending';
 
@@ -147,18 +145,10 @@ test('autoRecovery off: the initial full sync of a fresh pair is not a recovery 
 test('recover without --source is refused for a split brain (MD_RECOVER_NEEDS_SOURCE), with --source it resolves', async () => {
   const { dir, cleanup } = await tempDir();
   const sides = await makeSides(dir);
-  let [a, b] = await openPair(sides);
+  const pair = await openPair(sides);
   try {
-    await until('connected', () => connected(a) && connected(b));
-    await b.close();
-    await until('peer lost', () => a.status().connection.kind === 'Disconnected');
-    const devA = await a.promote();
-    await devA.write(0, block(1), false);
-    await a.close();
-    b = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
-    const devB = await b.promote({ force: true });
-    await devB.write(REGION * 5, block(2), false);
-    a = await MirrorVolume.open(optionsFor(sides[0], sides[1]));
+    const devB = await splitBrain(sides, pair);
+    const [a, b] = pair;
     await until('split brain', () => a.status().connection.kind === 'SplitBrain');
     await assert.rejects(
       a.recover('auto'),
@@ -175,8 +165,8 @@ test('recover without --source is refused for a split brain (MD_RECOVER_NEEDS_SO
     await devB.flush();
     assert.equal(await sha(sides[0].dataPath), await sha(sides[1].dataPath));
   } finally {
-    await a.close();
-    await b.close();
+    await pair[0].close();
+    await pair[1].close();
     await cleanup();
   }
 });

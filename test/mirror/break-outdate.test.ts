@@ -6,13 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MirrorVolume, MirrorRefusedError } from '../../src/mirror/volume.ts';
-import { connected, makeSides, openPair, optionsFor, sha, tempDir, until } from './harness.ts';
-
-const REGION = 64 * 1024;
-
-function block(seed: number, len = 4096): Buffer {
-  return Buffer.alloc(len, seed & 0xff);
-}
+import { block, connected, makeSides, openPair, optionsFor, REGION, sha, tempDir, until } from './harness.ts';
 
 const notUpToDate = (err: unknown): boolean =>
   err instanceof MirrorRefusedError &&

@@ -1,4 +1,5 @@
 // Test helpers for the mirror engine: temp dirs, free loopback ports, a recording logger, volume pairs.
+import type { BlockBackend } from '../../src/nbd/types.ts';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -123,4 +124,34 @@ export async function openPair(
 
 export function connected(v: MirrorVolume): boolean {
   return v.status().connection.kind === 'Connected';
+}
+
+/** Bytes of a dirty-bitmap region in these tests (the default). */
+export const REGION = 64 * 1024;
+
+/** `len` bytes of `seed`. */
+export function block(seed: number, len = 4096): Buffer {
+  return Buffer.alloc(len, seed & 0xff);
+}
+
+/**
+ * A split brain: node-a (pair[0]) is activated while node-b is away and writes block(1) at 0, then closes;
+ * node-b is reopened, forced active and writes block(2) at region 5; node-a is reopened. The pair is
+ * updated in place (the caller's finally closes pair[0] and pair[1]); returns node-b's active device.
+ */
+export async function splitBrain(
+  sides: [Side, Side],
+  pair: [MirrorVolume, MirrorVolume],
+): Promise<BlockBackend> {
+  await until('connected', () => connected(pair[0]) && connected(pair[1]));
+  await pair[1].close();
+  await until('peer lost', () => pair[0].status().connection.kind === 'Disconnected');
+  const devA = await pair[0].promote();
+  await devA.write(0, block(1), false);
+  await pair[0].close();
+  pair[1] = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
+  const devB = await pair[1].promote({ force: true });
+  await devB.write(REGION * 5, block(2), false);
+  pair[0] = await MirrorVolume.open(optionsFor(sides[0], sides[1]));
+  return devB;
 }

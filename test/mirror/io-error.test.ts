@@ -13,14 +13,19 @@ import { FakeSystem, MdWorld } from '../../src/drivers/md/test-support.ts';
 import { ResourceError } from '../../src/shared/errors.ts';
 import { mirrorStatuses } from '../../src/daemon/mirror-status.ts';
 import { renderMirrors } from '../../src/cli/output/text.ts';
-import { connected, makeSides, openPair, optionsFor, sha, tempDir, until, VOLUME_SIZE } from './harness.ts';
+import {
+  block,
+  connected,
+  makeSides,
+  openPair,
+  optionsFor,
+  REGION,
+  sha,
+  tempDir,
+  until,
+  VOLUME_SIZE,
+} from './harness.ts';
 import { faultyOpen, noFaults } from './faulty-disk.ts';
-
-const REGION = 64 * 1024;
-
-function block(seed: number, len = 4096): Buffer {
-  return Buffer.alloc(len, seed & 0xff);
-}
 
 const eioError = (err: unknown): boolean => err instanceof BackendError && err.errno === 'EIO';
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MirrorVolume, MirrorRefusedError } from '../../src/mirror/volume.ts';
-import { connected, makeSides, openPair, optionsFor, sha, tempDir, until } from './harness.ts';
+import { connected, makeSides, openPair, optionsFor, sha, splitBrain, tempDir, until } from './harness.ts';
 
 const REGION = 64 * 1024;
 
@@ -74,18 +74,10 @@ test('peer down then back: only the dirty regions are copied and both copies end
 test('split brain is reported by both and resolved only by recover(source)', async () => {
   const { dir, cleanup } = await tempDir();
   const sides = await makeSides(dir);
-  let [a, b] = await openPair(sides);
+  const pair = await openPair(sides);
   try {
-    await until('connected', () => connected(a) && connected(b));
-    await b.close();
-    await until('peer lost', () => a.status().connection.kind === 'Disconnected');
-    const devA = await a.promote();
-    await devA.write(0, block(1), false);
-    await a.close();
-    b = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
-    const devB = await b.promote({ force: true });
-    await devB.write(REGION * 5, block(2), false);
-    a = await MirrorVolume.open(optionsFor(sides[0], sides[1]));
+    const devB = await splitBrain(sides, pair);
+    const [a, b] = pair;
     await until(
       'split brain on both',
       () => a.status().connection.kind === 'SplitBrain' && b.status().connection.kind === 'SplitBrain',
@@ -108,8 +100,8 @@ test('split brain is reported by both and resolved only by recover(source)', asy
     assert.equal(await sha(sides[0].dataPath), await sha(sides[1].dataPath));
     assert.equal(b.status().resyncBytesSent, 2 * REGION, 'the regions dirty on either side');
   } finally {
-    await a.close();
-    await b.close();
+    await pair[0].close();
+    await pair[1].close();
     await cleanup();
   }
 });

@@ -235,13 +235,7 @@ function onBreakRequest(d: Draft, newId: string): void {
   const linkUp = c.kind !== 'Disconnected';
   const peerBehind = isReplicating(c) || (c.kind === 'RecoveryPending' && c.direction === 'to-peer');
   const tell = linkUp && d.s.role === 'primary' && d.s.peerInfo !== null && peerBehind;
-  d.s = {
-    ...d.s,
-    connection: { kind: 'Disconnected' },
-    peerInfo: null,
-    resync: null,
-    recoverRequested: null,
-  };
+  d.s = withoutLink(d.s);
   persist(d, { flags: { broken: true, ...(d.s.role === 'primary' ? {} : { outdated: true }) } });
   maybeBreakAway(d, newId);
   if (tell) d.actions.push({ type: 'send-outdate' });
@@ -286,6 +280,11 @@ function onLocalIoError(d: Draft, op: 'read' | 'write' | 'flush', error: string)
   persist(d, { flags: { diskFailed: true } });
   log(d, 'error', diskFailedRefusal(d.s).message);
   if (linkUp) d.actions.push({ type: 'send-meta' });
+}
+
+/** The link is gone: no peer info, no recovery under way or requested. */
+function withoutLink(s: VolumeState): VolumeState {
+  return { ...s, connection: { kind: 'Disconnected' }, peerInfo: null, resync: null, recoverRequested: null };
 }
 
 /** One step of the state machine. Pure: the same state and event always give the same result. */
@@ -339,13 +338,7 @@ export function step(state: VolumeState, event: VolumeEvent): StepResult {
     }
     case 'peer-lost': {
       const wasTarget = d.s.connection.kind === 'Resyncing' && d.s.connection.direction === 'from-peer';
-      d.s = {
-        ...d.s,
-        connection: { kind: 'Disconnected' },
-        peerInfo: null,
-        resync: null,
-        recoverRequested: null,
-      };
+      d.s = withoutLink(d.s);
       if (wasTarget)
         log(
           d,
