@@ -13,13 +13,14 @@ import { connected, makeSides, optionsFor, sha, tempDir, until, type Side } from
 
 interface Primary {
   child: ChildProcess;
+  blockBytes: number;
   /** offset -> sha256 of the last acknowledged write there. */
   acked: Map<number, string>;
   exited: Promise<void>;
 }
 
 /** Runs node-a (sides[0]) as the primary writer in a child process (child-primary.ts). */
-function spawnPrimary(sides: [Side, Side], pauseMs = 0): Primary {
+function spawnPrimary(sides: [Side, Side], pauseMs = 0, blockBytes = 4096): Primary {
   const { log: _l, now: _n, random: _r, ...childOpts } = optionsFor(sides[0], sides[1]);
   const child = spawn(
     process.execPath,
@@ -29,6 +30,7 @@ function spawnPrimary(sides: [Side, Side], pauseMs = 0): Primary {
       fileURLToPath(new URL('./child-primary.ts', import.meta.url)),
       JSON.stringify(childOpts),
       String(pauseMs),
+      String(blockBytes),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -44,7 +46,7 @@ function spawnPrimary(sides: [Side, Side], pauseMs = 0): Primary {
     }
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { child, acked, exited };
+  return { child, blockBytes, acked, exited };
 }
 
 async function kill(p: Primary): Promise<void> {
@@ -52,10 +54,15 @@ async function kill(p: Primary): Promise<void> {
   await p.exited;
 }
 
-async function assertHolds(dev: BlockBackend, acked: Map<number, string>, who: string): Promise<void> {
+async function assertHolds(
+  dev: BlockBackend,
+  acked: Map<number, string>,
+  who: string,
+  blockBytes = 4096,
+): Promise<void> {
   for (const [offset, hash] of acked) {
     const got = createHash('sha256')
-      .update(await dev.read(offset, 4096))
+      .update(await dev.read(offset, blockBytes))
       .digest('hex');
     assert.equal(got, hash, `acknowledged block at ${offset} is on ${who}`);
   }
@@ -76,6 +83,30 @@ test('kill -9 of the primary mid-stream: the survivor holds every acknowledged w
     const dev = await b.promote();
     await assertHolds(dev, snapshot, 'the survivor');
     assert.ok(snapshot.size >= 150);
+  } finally {
+    await kill(p);
+    await b.close();
+    await cleanup();
+  }
+});
+
+test('kill -9 of the primary between the pieces of streamed 512 KiB writes: every acknowledged one is on the survivor', async () => {
+  const { dir, cleanup } = await tempDir();
+  const sides = await makeSides(dir, 64 * 1024 * 1024);
+  const b = await MirrorVolume.open(optionsFor(sides[1], sides[0]));
+  const p = spawnPrimary(sides, 0, 512 * 1024);
+  try {
+    await until('writes acknowledged', () => p.acked.size >= 24, 15_000);
+    await kill(p);
+    const snapshot = new Map(p.acked);
+    await until('peer lost', () => b.status().connection.kind === 'Disconnected', 5000);
+    assert.equal(b.status().local, 'UpToDate');
+    const dev = await b.promote();
+    await assertHolds(dev, snapshot, 'the survivor', p.blockBytes);
+    assert.ok(
+      snapshot.size >= 24 && snapshot.size < 128,
+      `killed mid-stream (${snapshot.size} of 128 written)`,
+    );
   } finally {
     await kill(p);
     await b.close();
