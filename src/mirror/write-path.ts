@@ -64,6 +64,13 @@ interface Piece {
   readonly peer: Promise<boolean> | null;
 }
 
+/** A write not yet on the local copy: its byte range, and when it is (never rejects). */
+interface Underway {
+  readonly start: number;
+  readonly end: number;
+  readonly done: Promise<void>;
+}
+
 interface PendingAck {
   /** true: the peer acknowledged; false: the peer was lost first (the write completes locally). */
   resolve: (acked: boolean) => void;
@@ -79,6 +86,8 @@ export class WritePath {
   /** Writes sent to the peer and not acknowledged yet (the async queue's depth). */
   #peerWrites = 0;
   readonly #flushes = new Map<number, () => void>();
+  /** Writes not yet on the local copy, with their byte ranges (overlapping writes wait: writeStream). */
+  readonly #underway = new Set<Underway>();
 
   constructor(o: WritePathOptions, host: WriteHost) {
     this.#o = o;
@@ -161,8 +170,20 @@ export class WritePath {
   writeStream(offset: number, length: number, fua: boolean): WriteStream {
     this.#h.checkWritable(offset, length);
     const ready = this.#h.markDirty(offset, length);
+    // A write overlapping one under way waits until that one is on the local copy (and so sent): both
+    // copies then apply overlapping writes in the same order (the peer keeps arrival order, replica.ts).
+    const before: Promise<void>[] = [];
+    for (const w of this.#underway) if (w.start < offset + length && offset < w.end) before.push(w.done);
+    let finish!: () => void;
+    const me: Underway = { start: offset, end: offset + length, done: new Promise((r) => (finish = r)) };
+    this.#underway.add(me);
+    const localDone = (): void => {
+      if (!this.#underway.delete(me)) return;
+      finish();
+    };
+    const gate = before.length === 0 ? ready : Promise.all([ready, ...before]).then(() => ready);
     // Decided once the regions are marked: where this write's pieces go.
-    const route = ready.then(() => this.#route());
+    const route = gate.then(() => this.#route());
     route.catch(() => undefined);
     const pieces: Promise<Piece>[] = [];
     let pending: Buffer[] = [];
@@ -198,13 +219,13 @@ export class WritePath {
           return Promise.reject(new BackendError('EIO', `write to volume ${this.#o.name} ended twice`));
         over = true;
         put();
-        return this.#endWrite(ready, route, pieces, fua, at - offset === length);
+        return this.#endWrite(ready, route, pieces, fua, at - offset === length, localDone);
       },
       abort: () => {
         if (over) return;
         over = true;
         // What was sent stays sent; the regions stay dirty (never acknowledged as on both copies).
-        void this.#endWrite(ready, route, pieces, fua, false).catch(() => undefined);
+        void this.#endWrite(ready, route, pieces, fua, false, localDone).catch(() => undefined);
       },
     };
   }
@@ -251,14 +272,27 @@ export class WritePath {
     parts: readonly Promise<Piece>[],
     fua: boolean,
     whole: boolean,
+    localDone: () => void,
   ): Promise<void> {
-    const regions = await ready; // EIO when the bitmap could not be saved (no piece was written then)
-    if (regions === null) return;
-    const r = await route;
-    const pieces = await Promise.all(parts);
+    let regions: RegionRange | null;
+    let r: Route;
+    let pieces: Piece[];
+    try {
+      regions = await ready; // EIO when the bitmap could not be saved (no piece was written then)
+      r = await route;
+      pieces = await Promise.all(parts);
+    } catch (err) {
+      localDone();
+      throw err;
+    }
+    if (regions === null) {
+      localDone();
+      return;
+    }
     let localErr: Error | null = null;
     for (const res of await Promise.allSettled(pieces.map((p) => p.local)))
       if (res.status === 'rejected') localErr ??= res.reason as Error; // #writeLocal's BackendError
+    localDone();
     if (localErr === null && fua && whole) {
       try {
         await this.#h.data.datasync();

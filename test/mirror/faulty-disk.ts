@@ -33,3 +33,25 @@ export function faultyOpen(faults: DiskFaults): (path: string) => Promise<FileHa
 export function noFaults(): DiskFaults {
   return { write: false, read: false, sync: false };
 }
+
+/**
+ * `openData` whose writes (write, writev) take a random 0-`maxMs` ms before they run, as a disk under
+ * load does: writes in flight together then complete in any order.
+ */
+export function slowOpen(maxMs: number, random: () => number): (path: string) => Promise<FileHandle> {
+  return async (path) => {
+    const fh = await open(path, 'r+');
+    return new Proxy(fh, {
+      get(target, key) {
+        const v: unknown = Reflect.get(target, key, target);
+        if (typeof v !== 'function') return v;
+        const f = (v as (...a: unknown[]) => unknown).bind(target);
+        if (key !== 'write' && key !== 'writev') return f;
+        return async (...args: unknown[]) => {
+          await new Promise((r) => setTimeout(r, Math.floor(random() * maxMs)));
+          return f(...args);
+        };
+      },
+    });
+  };
+}
