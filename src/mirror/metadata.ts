@@ -11,6 +11,12 @@
  * a load takes the valid slot (magic, version, CRC) with the highest sequence. A save torn by a crash
  * leaves a slot that fails its CRC, and the other slot still holds the previous state: nothing is lost
  * that had been reported saved.
+ *
+ * A save writes only the 4 KiB pages of the slot that differ from what the slot holds (the store keeps
+ * both slots' bytes): an activity-log save of a 1 TiB volume changes a few bits of a 2 MiB bitmap, and
+ * writes three pages (header, the changed bitmap page, the CRC) instead of the whole slot. Torn, such a
+ * write still fails the CRC (the sequence and the CRC are among the pages written), so the rule above
+ * holds. A slot whose write failed is rewritten whole next time.
  */
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -23,6 +29,8 @@ import { CLEAN_FLAGS, type CopyFlags } from './core/volume-state.ts';
 const MAGIC = Buffer.from('TNDMMETA', 'ascii');
 export const METADATA_FORMAT_VERSION = 1;
 const HEADER_ALIGN = 4096;
+/** Unit of a partial slot write. */
+const PAGE = 4096;
 
 export interface MirrorMeta {
   readonly volumeId: string;
@@ -117,6 +125,20 @@ function decode(buf: Buffer): Decoded {
   }
 }
 
+/** Byte ranges (whole pages) where `next` differs from `prev` (everything when `prev` is unknown). */
+function changedRuns(prev: Buffer | null, next: Buffer): [number, number][] {
+  if (prev === null) return [[0, next.length]];
+  const runs: [number, number][] = [];
+  for (let at = 0; at < next.length; at += PAGE) {
+    const end = Math.min(at + PAGE, next.length);
+    if (end <= prev.length && next.subarray(at, end).equals(prev.subarray(at, end))) continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === at) last[1] = end;
+    else runs.push([at, end]);
+  }
+  return runs;
+}
+
 /** The two-slot metadata of one copy. Saves are serialized and coalesced: at most one is in flight. */
 export class MetadataStore {
   readonly path: string;
@@ -126,12 +148,27 @@ export class MetadataStore {
   #inflight: Promise<void> | null = null;
   #queued: { meta: MirrorMeta; done: Promise<void> } | null = null;
   #closed = false;
+  /** What each slot holds on disk, when known (null: unknown, the next write to it is whole). */
+  readonly #images: [Buffer | null, Buffer | null];
+  #writtenBytes = 0;
 
-  private constructor(path: string, fh: FileHandle, slotBytes: number, seq: bigint) {
+  private constructor(
+    path: string,
+    fh: FileHandle,
+    slotBytes: number,
+    seq: bigint,
+    images: [Buffer | null, Buffer | null] = [null, null],
+  ) {
     this.path = path;
     this.#fh = fh;
     this.slotBytes = slotBytes;
     this.#seq = seq;
+    this.#images = images;
+  }
+
+  /** Bytes written to the partition by saves since open (partial slot writes make it small). */
+  get writtenBytes(): number {
+    return this.#writtenBytes;
   }
 
   /**
@@ -174,10 +211,12 @@ export class MetadataStore {
         });
       }
       const slots: Decoded[] = [];
-      for (const i of [0, 1]) {
+      const images: [Buffer | null, Buffer | null] = [null, null];
+      for (const i of [0, 1] as const) {
         const buf = Buffer.alloc(slotBytes);
         const { bytesRead } = await fh.read(buf, 0, slotBytes, i * slotBytes);
         slots.push(decode(buf.subarray(0, Math.max(bytesRead, 0))));
+        images[i] = buf.subarray(0, Math.max(bytesRead, 0)); // what the slot holds (a file may end early)
       }
       const valid = slots.flatMap((s, i) => (s.ok ? [{ ...s, slot: i }] : []));
       if (valid.length === 0) {
@@ -218,7 +257,7 @@ export class MetadataStore {
             'Check the clusterPath and size of the md resource; each volume needs its own cluster partition area.',
         });
       }
-      return { store: new MetadataStore(path, fh, slotBytes, best.seq), meta: m, created: false };
+      return { store: new MetadataStore(path, fh, slotBytes, best.seq, images), meta: m, created: false };
     } catch (err) {
       await fh.close();
       throw err;
@@ -276,10 +315,20 @@ export class MetadataStore {
 
   async #writeSlot(meta: MirrorMeta, seq: bigint): Promise<void> {
     const buf = encode(meta, seq, this.slotBytes);
-    const slot = Number(seq % 2n);
+    const slot = Number(seq % 2n) as 0 | 1;
+    const prev = this.#images[slot];
+    this.#images[slot] = null; // unknown until this write is durable
     try {
-      await this.#fh.write(buf, 0, buf.length, slot * this.slotBytes);
+      for (const [from, to] of changedRuns(prev, buf)) {
+        await this.#fh.write(buf, from, to - from, slot * this.slotBytes + from);
+        this.#writtenBytes += to - from;
+      }
       await this.#fh.datasync();
+      // The slot now holds `buf`, and beyond it whatever it held before.
+      if (prev !== null && prev.length >= buf.length) {
+        buf.copy(prev);
+        this.#images[slot] = prev;
+      } else this.#images[slot] = buf;
     } catch (err) {
       throw new MetadataError(
         {
