@@ -256,12 +256,17 @@ function performStep(
   }
   if (step === 'final') {
     rt.finalDone = true;
+    // `none` does nothing: the monitor's own error alert already said what is wrong (an alert-only
+    // monitor such as mdnw ends here by design), so this is information, not a second error.
+    const none = rec.finalAction === 'none';
     out.alert(
-      'error',
+      none ? 'info' : 'error',
       'monitor',
       m.name,
       AlertCode.recoveryFinalAction,
-      `Monitor ${m.name}: final action ${rec.finalAction} on ${s.self}.`,
+      none
+        ? `Monitor ${m.name}: no further recovery on ${s.self} (final action none).`
+        : `Monitor ${m.name}: final action ${rec.finalAction} on ${s.self}.`,
     );
     applyFinalAction(s, rec.finalAction, group, reason, out);
     return;
