@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MirrorDiskStatus } from '../../src/shared/status.ts';
-import { freeTcpPort, makeClusterDir, ProcCluster } from './harness.ts';
+import { freeTcpPort, makeClusterDir, ProcCluster, TANDEM, type ClusterDir } from './harness.ts';
 
 const MiB = 1024 * 1024;
 const DATA_BYTES = 32 * MiB;
@@ -80,14 +80,11 @@ function logLines(pc: ProcCluster, server: string, re: RegExp): Record<string, u
   return out;
 }
 
-test(
-  'md: write through NBD, kill -9 the active server, fail over, write more, rejoin with a dirty-region resync',
-  { skip: SKIP, timeout: 60_000 },
-  async (t) => {
-    assert.ok(HAVE_QEMU_IO, 'TANDEM_REQUIRE_ALL=1 but qemu-io (qemu-utils) is not installed');
-    const mdc1 = await freeTcpPort('127.0.0.1');
-    const mdc2 = await freeTcpPort('127.0.0.2');
-    const body = `groups:
+/** Two servers on 127.0.0.1 / .2 with md1 (sync, 32 MiB) + app1 on it; `extra` adds md keys. */
+async function mdCluster(extra = ''): Promise<{ cd: ClusterDir; file: (n: string) => string }> {
+  const mdc1 = await freeTcpPort('127.0.0.1');
+  const mdc2 = await freeTcpPort('127.0.0.2');
+  const body = `groups:
   - name: failover1
     resources:
       - name: md1
@@ -96,27 +93,36 @@ test(
         timeout: 30s
         connectTimeout: 2s
         ackTimeout: 5s
-        servers:
+${extra}        servers:
           node-1: { dataPath: ./node-1.data, clusterPath: ./node-1.cluster, mdc: "127.0.0.1:${mdc1}", nbd: ./node-1.sock }
           node-2: { dataPath: ./node-2.data, clusterPath: ./node-2.cluster, mdc: "127.0.0.2:${mdc2}", nbd: ./node-2.sock }
       - { name: app1, type: exec, start: ./start.sh, stop: ./stop.sh, timeout: 10s, dependsOn: [md1] }
 `;
-    const cd = await makeClusterDir({
-      servers: [
-        { name: 'node-1', address: '127.0.0.1' },
-        { name: 'node-2', address: '127.0.0.2' },
-      ],
-      body,
-      files: {
-        'start.sh': '#!/bin/sh\necho "START $TANDEM_SERVER" >> ./app.log\n',
-        'stop.sh': '#!/bin/sh\necho "STOP $TANDEM_SERVER" >> ./app.log\n',
-      },
-    });
-    const file = (n: string): string => join(cd.dir, n);
-    for (const s of ['node-1', 'node-2']) {
-      writeFileSync(file(`${s}.data`), Buffer.alloc(DATA_BYTES));
-      writeFileSync(file(`${s}.cluster`), Buffer.alloc(CLUSTER_BYTES));
-    }
+  const cd = await makeClusterDir({
+    servers: [
+      { name: 'node-1', address: '127.0.0.1' },
+      { name: 'node-2', address: '127.0.0.2' },
+    ],
+    body,
+    files: {
+      'start.sh': '#!/bin/sh\necho "START $TANDEM_SERVER" >> ./app.log\n',
+      'stop.sh': '#!/bin/sh\necho "STOP $TANDEM_SERVER" >> ./app.log\n',
+    },
+  });
+  const file = (n: string): string => join(cd.dir, n);
+  for (const s of ['node-1', 'node-2']) {
+    writeFileSync(file(`${s}.data`), Buffer.alloc(DATA_BYTES));
+    writeFileSync(file(`${s}.cluster`), Buffer.alloc(CLUSTER_BYTES));
+  }
+  return { cd, file };
+}
+
+test(
+  'md: write through NBD, kill -9 the active server, fail over, write more, rejoin with a dirty-region resync',
+  { skip: SKIP, timeout: 60_000 },
+  async (t) => {
+    assert.ok(HAVE_QEMU_IO, 'TANDEM_REQUIRE_ALL=1 but qemu-io (qemu-utils) is not installed');
+    const { cd, file } = await mdCluster();
     const pc = new ProcCluster(cd);
     try {
       pc.start('node-1');
@@ -182,6 +188,94 @@ test(
       assert.ok(filled(file('node-1.data'), 8 * MiB, 4 * MiB, 0xcd));
       const group = (await pc.status('node-1'))?.groups.find((g) => g.name === 'failover1');
       assert.equal(group?.server, 'node-2', 'the group stays where it runs');
+    } finally {
+      await pc.dispose();
+    }
+  },
+);
+
+/** Runs `tandem ARGS --config CONFIG` and resolves with its exit code and output. */
+function tandem(cd: ClusterDir, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [TANDEM, ...args, '--config', cd.configPath],
+      { timeout: 20_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, out: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+test(
+  'md with autoRecovery: false: the returning copy waits until `tandem md recover md1`, then only the dirty regions are copied',
+  { skip: SKIP, timeout: 60_000 },
+  async () => {
+    assert.ok(HAVE_QEMU_IO, 'TANDEM_REQUIRE_ALL=1 but qemu-io (qemu-utils) is not installed');
+    const { cd, file } = await mdCluster('        autoRecovery: false\n');
+    const pc = new ProcCluster(cd);
+    try {
+      pc.start('node-1');
+      pc.start('node-2');
+      assert.equal(await pc.waitGroupOnline('node-2', 'failover1'), 'node-1');
+      // The initial full sync still runs with autoRecovery off.
+      await pc.waitFor(
+        'the initial sync is over',
+        async () => {
+          const m = await mirrorOf(pc, 'node-2');
+          return m?.connection === 'Connected' && m.local === 'UpToDate' ? true : null;
+        },
+        20_000,
+        50,
+      );
+      pc.killHard('node-2');
+      await pc.waitFor('node-1 goes on alone', async () =>
+        (await mirrorOf(pc, 'node-1'))?.connection === 'Disconnected' ? true : null,
+      );
+      await qemuIo(file('node-1.sock'), 'write -P 0x5c 4M 2M');
+      pc.start('node-2');
+      const pending = await pc.waitFor(
+        'the recovery is pending on node-2',
+        async () => {
+          const m = await mirrorOf(pc, 'node-2');
+          return m?.connection.startsWith('RecoveryPending') === true ? m : null;
+        },
+        20_000,
+        100,
+      );
+      assert.equal(pending.local, 'Outdated');
+      assert.equal(pending.recoveryPending?.command, 'tandem md recover md1');
+      const shown = await tandem(cd, ['md', 'status', '--host', 'node-2']);
+      assert.equal(shown.code, 0, shown.out);
+      assert.match(shown.out, /RecoveryPending/);
+      assert.match(shown.out, /tandem md recover md1/);
+      // Nothing is copied while it waits.
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(!filled(file('node-2.data'), 4 * MiB, 2 * MiB, 0x5c), 'copied without being asked');
+
+      const summaries = (): Record<string, unknown>[] =>
+        logLines(pc, 'node-1', /^mirror recovery of md1 from this server over/);
+      const before = summaries().length; // the initial sync's
+      const run = await tandem(cd, ['md', 'recover', 'md1', '--host', 'node-2']);
+      assert.equal(run.code, 0, run.out);
+      await pc.waitFor(
+        'the mirror is back in sync',
+        async () => {
+          const [a, b] = [await mirrorOf(pc, 'node-1'), await mirrorOf(pc, 'node-2')];
+          return a?.connection === 'Connected' && b?.local === 'UpToDate' && a.dirtyBytes === 0 ? true : null;
+        },
+        30_000,
+        100,
+      );
+      const copied = await pc.waitFor('the summary of the recovery in the log of node-1', () =>
+        Promise.resolve(summaries().length > before ? summaries().at(-1)! : null),
+      );
+      // The 2 MiB written alone, not the whole volume.
+      const bytes = Number(copied['resyncBytes']);
+      assert.ok(bytes >= 2 * MiB && bytes < DATA_BYTES, `recovery copied ${bytes} bytes`);
+      assert.equal(sha256(file('node-1.data')), sha256(file('node-2.data')), 'the copies differ');
     } finally {
       await pc.dispose();
     }
