@@ -120,8 +120,8 @@ export class FuseLoop {
   }
 
   /**
-   * Undoes everything, best effort: a lazy unmount if still mounted, loop detach, FUSE unmount, and nbdfuse's
-   * exit (SIGKILL after 5 s, then a lazy FUSE unmount so no dead mount is left behind). Resolves with
+   * Undoes everything, best effort: a lazy unmount if still mounted, loop detach, FUSE unmount (retried while
+   * busy), and nbdfuse's exit (SIGKILL after 5 s, then a lazy FUSE unmount so no dead mount is left behind). Resolves with
    * nbdfuse's exit code (null: killed, or never started).
    */
   async detach(): Promise<number | null> {
@@ -136,7 +136,14 @@ export class FuseLoop {
     const child = this.#child;
     if (child === null) return null;
     if (child.exitCode === null && child.signalCode === null) {
-      await run('fusermount3', ['-u', this.fuseDir]).catch(() => undefined);
+      // The loop device lets go of the FUSE file asynchronously (losetup -d only marks it for release
+      // while it is still open), so the FUSE unmount can be refused as busy for a moment: retry it.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const r = await run('fusermount3', ['-u', this.fuseDir]).catch(() => null);
+        if (r?.code === 0 || child.exitCode !== null || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       const done = exited(child);
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await done;
