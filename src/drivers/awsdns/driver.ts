@@ -117,19 +117,22 @@ export class AwsDnsDriver implements ResourceDriver {
     );
     const since = Date.now();
     let status = 'PENDING';
+    const notInsync = (): Error =>
+      driverError(
+        AWSDNS_MESSAGES,
+        'AWSDNS_NOT_INSYNC',
+        name,
+        `Change ${changeId} (${what}) was still ${status} after ${Date.now() - since} ms.`,
+      );
     for (let n = 0; ; n++) {
       const gap = Math.min(this.#maxPollMs, this.#firstPollMs * Math.max(1, n));
-      if (!(await budget.sleep(gap))) {
-        throw driverError(
-          AWSDNS_MESSAGES,
-          'AWSDNS_NOT_INSYNC',
-          name,
-          `Change ${changeId} (${what}) was still ${status} after ${Date.now() - since} ms.`,
-        );
-      }
+      if (!(await budget.sleep(gap))) throw notInsync();
       try {
         status = await ctx.aws.route53.changeStatus(changeId, budget.callOptions());
       } catch (err) {
+        // A poll cut off by the end of the budget: the change was made and is still not known INSYNC
+        // (code 53), not an unanswered call (51). A cancelled start is the caller's business.
+        if (budget.expired && !ctx.signal.aborted) throw notInsync();
         throw awsDnsCallError(err, name, ctx.signal, `GetChange ${changeId} (${what})`);
       }
       if (status === 'INSYNC') {
