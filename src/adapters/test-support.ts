@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerReport } from '../ports/transport.ts';
@@ -33,28 +32,56 @@ export function sampleReport(overrides: Partial<PeerReport> = {}): PeerReport {
   };
 }
 
+/**
+ * Ports for tests come from 20000-32767, below the kernel's ephemeral range (32768-60999 on Linux): a port
+ * the kernel handed out for port 0 and that was released goes straight back into the pool the outgoing
+ * connections of every test running in parallel draw from, and a daemon started a moment later found it
+ * taken (EADDRINUSE). A port handed out once is not handed out again by this process.
+ */
+const PORT_LOW = 20_000;
+const PORT_SPAN = 12_768;
+const handedOut = new Set<string>();
+
+function tryUdp(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind({ address, port }, () => s.close(() => resolve(true)));
+  });
+}
+
+function tryTcp(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: address, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+async function freePort(kind: 'udp' | 'tcp', address: string): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    const port = PORT_LOW + Math.floor(Math.random() * PORT_SPAN);
+    const key = `${kind} ${address} ${port}`;
+    if (handedOut.has(key)) continue;
+    if (await (kind === 'udp' ? tryUdp(address, port) : tryTcp(address, port))) {
+      handedOut.add(key);
+      return port;
+    }
+  }
+  throw new Error(`no free ${kind} port on ${address} in ${PORT_LOW}-${PORT_LOW + PORT_SPAN - 1}`);
+}
+
 /** A UDP port free on `address` right now (bound and released; fine on loopback in tests). */
 export function freeUdpPort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind({ address, port: 0 }, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+  return freePort('udp', address);
 }
 
 /** A TCP port free on `address` right now; nothing listens on it once this resolves. */
 export function freeTcpPort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ host: address, port: 0 }, () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePort('tcp', address);
 }
 
 /**

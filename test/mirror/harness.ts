@@ -1,7 +1,7 @@
 // Test helpers for the mirror engine: temp dirs, free loopback ports, a recording logger, volume pairs.
 import type { BlockBackend } from '../../src/nbd/types.ts';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeTcpPort } from '../../src/adapters/test-support.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -30,13 +30,9 @@ export function recordingLogger(
   };
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const a = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  if (a === null || typeof a !== 'object') throw new Error('no port');
-  return a.port;
+/** A free TCP port on 127.0.0.1, outside the ephemeral range (src/adapters/test-support.ts). */
+export function freePort(): Promise<number> {
+  return freeTcpPort('127.0.0.1');
 }
 
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
