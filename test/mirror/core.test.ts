@@ -10,7 +10,13 @@ import {
   onResolve,
   type Generations,
 } from '../../src/mirror/core/generations.ts';
-import { CLEAN_FLAGS, initVolumeState, step, type PeerInfo } from '../../src/mirror/core/volume-state.ts';
+import {
+  CLEAN_FLAGS,
+  initVolumeState,
+  step,
+  type PeerInfo,
+  type VolumeState,
+} from '../../src/mirror/core/volume-state.ts';
 
 test('bitmap: ranges, counts, iteration, serialization and merge', () => {
   const b = new DirtyBitmap(1_000_000, 65536); // 16 regions, the last one short
@@ -103,8 +109,9 @@ const peer = (over: Partial<PeerInfo> = {}): PeerInfo => ({
   ...over,
 });
 
-test('volume state: refusals are named, with remedies', () => {
-  let s = initVolumeState({
+/** The state of a just-opened copy at generation A, clean (md1, 1 KiB). */
+function fresh(): VolumeState {
+  return initVolumeState({
     name: 'md1',
     volumeId: 'v',
     size: 1024,
@@ -112,6 +119,10 @@ test('volume state: refusals are named, with remedies', () => {
     flags: CLEAN_FLAGS,
     dirtyBytes: 0,
   });
+}
+
+test('volume state: refusals are named, with remedies', () => {
+  let s = fresh();
   s = step(s, { type: 'peer-connected', nowMs: 0, peer: peer({ role: 'primary' }), newId: B }).state;
   assert.equal(s.connection.kind, 'Connected');
   const r = step(s, { type: 'promote', nowMs: 1, force: true, newId: C });
@@ -121,14 +132,7 @@ test('volume state: refusals are named, with remedies', () => {
   assert.match(refusal.refusal.message, /^Volume md1: /);
   assert.equal(r.state.role, 'secondary');
   // Peer is newer: the copy becomes a resync target and is refused even with force while connected.
-  let t = initVolumeState({
-    name: 'md1',
-    volumeId: 'v',
-    size: 1024,
-    generations: g(A),
-    flags: CLEAN_FLAGS,
-    dirtyBytes: 0,
-  });
+  let t = fresh();
   t = step(t, { type: 'peer-connected', nowMs: 0, peer: peer({ generations: g(B, A) }), newId: C }).state;
   assert.deepEqual(t.connection, { kind: 'Resyncing', direction: 'from-peer', full: false });
   assert.equal(t.local, 'Inconsistent');
@@ -144,22 +148,12 @@ test('volume state: refusals are named, with remedies', () => {
   );
   assert.equal(step(t, { type: 'promote', nowMs: 3, force: true, newId: D }).state.role, 'primary');
   // Another volume id is refused on connect.
-  const u = step(
-    initVolumeState({
-      name: 'md1',
-      volumeId: 'v',
-      size: 1024,
-      generations: g(A),
-      flags: CLEAN_FLAGS,
-      dirtyBytes: 0,
-    }),
-    {
-      type: 'peer-connected',
-      nowMs: 0,
-      peer: peer({ volumeId: 'w' }),
-      newId: B,
-    },
-  ).state;
+  const u = step(fresh(), {
+    type: 'peer-connected',
+    nowMs: 0,
+    peer: peer({ volumeId: 'w' }),
+    newId: B,
+  }).state;
   assert.deepEqual(u.connection.kind === 'Refused' && u.connection.code, 'MD_VOLUME_MISMATCH');
 });
 
@@ -236,14 +230,7 @@ test('volume state: a copy opened alone is Consistent until compared; peerOutdat
 });
 
 test('volume state: a primary that loses its peer first persists peerOutdated with the new generation', () => {
-  let s = initVolumeState({
-    name: 'md1',
-    volumeId: 'v',
-    size: 1024,
-    generations: g(A),
-    flags: CLEAN_FLAGS,
-    dirtyBytes: 0,
-  });
+  let s = fresh();
   s = step(s, { type: 'peer-connected', nowMs: 0, peer: peer(), newId: B }).state;
   s = step(s, { type: 'promote', nowMs: 1, force: false, newId: B }).state;
   assert.equal(s.flags.peerOutdated, false, 'replicating: the peer has every write');
